@@ -1,0 +1,106 @@
+"""The hall's clock: opening hours, lunch break, ticket cut-off, days, closing rule.
+
+Simulation time is minutes since midnight of day 0; day d's times of day are offset by
+d * 1440. Times of day in scenario files are "HH:MM" strings, stored as minutes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+__all__ = ["MINUTES_PER_DAY", "Calendar", "Lunch", "TimeOfDay", "format_time", "parse_time"]
+
+MINUTES_PER_DAY = 1440
+_HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_time(value: object) -> int:
+    """'08:30' -> 510 minutes since midnight. Bare numbers are refused on purpose."""
+    if isinstance(value, str):
+        match = _HHMM.match(value.strip())
+        if match:
+            minutes = int(match.group(1)) * 60 + int(match.group(2))
+            if minutes <= MINUTES_PER_DAY:
+                return minutes
+    raise ValueError(f'time of day must be "HH:MM" between 00:00 and 24:00, got {value!r}')
+
+
+def format_time(minutes: float) -> str:
+    """510 -> '08:30' (minutes past 24:00 keep counting: 1500 -> '25:00')."""
+    whole = round(minutes)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+TimeOfDay = Annotated[
+    int,
+    BeforeValidator(parse_time),
+    PlainSerializer(format_time, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]?\d|2[0-4]):[0-5]\d$"}),
+]
+
+
+class Lunch(BaseModel):
+    """Windows stop calling tickets during lunch; a service under way is finished."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    starts_at: TimeOfDay
+    ends_at: TimeOfDay
+
+
+class Calendar(BaseModel):
+    """When the hall serves. Arrivals come between opening and the ticket cut-off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    opens_at: TimeOfDay
+    closes_at: TimeOfDay
+    lunch: Lunch | None = None
+    ticket_cutoff_at: TimeOfDay | None = Field(
+        default=None, description="last ticket of the day; defaults to closes_at"
+    )
+    days: int = Field(default=1, ge=1, description="days simulated per replication")
+    at_close: Literal["serve_ticket_holders", "send_home"] = Field(
+        default="serve_ticket_holders",
+        description=(
+            "serve_ticket_holders: everyone in the hall at closing is served (overtime "
+            "recorded); send_home: tickets still waiting at closing are turned away"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Calendar:
+        if self.opens_at >= self.closes_at:
+            raise ValueError("calendar.closes_at: must be after opens_at")
+        if not self.opens_at < self.cutoff_at <= self.closes_at:
+            raise ValueError("calendar.ticket_cutoff_at: must lie after opens_at, by closes_at")
+        if self.lunch is not None and not (
+            self.opens_at < self.lunch.starts_at < self.lunch.ends_at < self.closes_at
+        ):
+            raise ValueError(
+                "calendar.lunch: must start after opening, end before closing, start < end"
+            )
+        return self
+
+    @property
+    def cutoff_at(self) -> int:
+        return self.closes_at if self.ticket_cutoff_at is None else self.ticket_cutoff_at
+
+    def service_intervals(self) -> list[tuple[int, int]]:
+        """Times of day when windows call tickets (opening hours less lunch)."""
+        if self.lunch is None:
+            return [(self.opens_at, self.closes_at)]
+        return [(self.opens_at, self.lunch.starts_at), (self.lunch.ends_at, self.closes_at)]
+
+    @property
+    def service_min_per_day(self) -> int:
+        return sum(end - start for start, end in self.service_intervals())

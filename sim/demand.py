@@ -1,0 +1,80 @@
+"""Draw one day's visitors: arrival times, the matters they bring, their work and patience.
+
+Everything a visitor brings is drawn here, up front and vectorised, from streams keyed by
+source, so two scenarios with the same demand see the same visitors however their windows
+are organised (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import Scenario
+
+__all__ = ["DayVisitors", "arrival_times", "draw_day"]
+
+
+@dataclass(frozen=True)
+class DayVisitors:
+    """Visitors of one day; row i is the i-th arrival. Matter slots beyond n_matters are -1."""
+
+    arrival_at: np.ndarray  # minutes since midnight, sorted
+    matters: np.ndarray  # (n, k_max) matter indices in the order the visitor will take them
+    n_matters: np.ndarray  # (n,)
+    work_min: np.ndarray  # (n, k_max) specialist service time of each matter
+    patience_min: np.ndarray  # (n, k_max) patience at each queue visit; inf if none
+
+
+def arrival_times(
+    segments: list[tuple[int, int, float]], expected: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Exact non-homogeneous Poisson arrivals for a piecewise-constant rate.
+
+    Given the count N ~ Poisson(expected), arrival times are i.i.d. with density
+    proportional to the rate: invert the piecewise-linear cumulative weight.
+    """
+    starts = np.array([s for s, _, _ in segments], dtype=float)
+    ends = np.array([e for _, e, _ in segments], dtype=float)
+    weights = np.array([w for _, _, w in segments], dtype=float)
+    knots_t = np.concatenate([starts[:1], ends])
+    knots_w = np.concatenate([[0.0], np.cumsum(weights)])
+    count = rng.poisson(expected)
+    u = np.sort(rng.random(count)) * knots_w[-1]
+    # np.interp picks the right-hand knot on flat stretches; zero-weight segments
+    # get no arrivals because u never lands strictly inside them.
+    return np.interp(u, knots_w, knots_t)
+
+
+def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVisitors:
+    cal, demand = scenario.calendar, scenario.demand
+    arrival_at = arrival_times(
+        demand.profile_segments(cal.cutoff_at), demand.visitors_per_day, rngs["arrivals"]
+    )
+    n = len(arrival_at)
+    matter_list = list(scenario.matters.values())
+    shares = np.array([m.share for m in matter_list])
+    counts = np.array(sorted(demand.matters_per_visitor))
+    pmf = np.array([demand.matters_per_visitor[c] for c in counts])
+    k_max = int(counts.max())
+    rng_m = rngs["matters"]
+    pick = np.searchsorted(np.cumsum(pmf), rng_m.random(n) * pmf.sum(), "right")
+    n_matters = counts[np.minimum(pick, len(counts) - 1)]
+    # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys
+    # u^(1/share) are the visitor's matters, in the order they will be taken.
+    keys = np.log(rng_m.random((n, len(matter_list)))) / shares
+    order = np.argsort(-keys, axis=1)[:, :k_max]
+    slot = np.arange(k_max)
+    matters = np.where(slot < n_matters[:, None], order, -1)
+    u_work = rngs["service"].random((n, k_max))
+    work = np.full((n, k_max), np.nan)
+    for index, matter in enumerate(matter_list):
+        mask = matters == index
+        work[mask] = matter.service_min.quantile(u_work[mask])
+    u_patience = rngs["patience"].random((n, k_max))
+    if scenario.patience_min is None:
+        patience = np.full((n, k_max), np.inf)
+    else:
+        patience = scenario.patience_min.quantile(u_patience)
+    return DayVisitors(arrival_at, matters, n_matters, work, patience)

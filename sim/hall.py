@@ -1,0 +1,243 @@
+"""The front office as a SimPy model: tickets, window pools, routing, lunch, closing, patience.
+
+One mechanism covers department and comprehensive windows: a pool of windows with a set
+of matters it may serve. A visitor holding matters takes a ticket at the pool that serves
+the most of their remaining matters (ties: the shorter queue per window, then file order),
+is served there for all of them, and goes on to the next pool until none are left. With
+department windows that is one queue per department; with comprehensive windows, one.
+
+A pool either keeps one shared ticket queue that any free window calls from, or assigns
+each ticket to one window when it is issued (shortest queue or round robin), as many
+real ticket machines do. The model only simulates and records rows in the event log.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.calendar import MINUTES_PER_DAY
+from sim.demand import draw_day
+from sim.records import LogBuilder
+from sim.scenario import Scenario
+from sim.streams import streams
+
+__all__ = ["simulate"]
+
+_WAITING, _IN_SERVICE, _GONE = 0, 1, 2
+
+
+class _Pool:
+    __slots__ = (
+        "busy", "count", "dispatch", "idle", "index", "name", "queues", "rr", "speed", "waiting",
+    )  # fmt: skip
+
+    def __init__(self, index: int, name: str, count: int, speed: float, dispatch: str):
+        self.index, self.name, self.count, self.speed = index, name, count, speed
+        self.dispatch = dispatch
+        n_queues = 1 if dispatch == "shared_queue" else count
+        self.queues: list[deque[_Ticket]] = [deque() for _ in range(n_queues)]
+        self.waiting = [0] * n_queues  # live tickets per queue (the deques hold the gone too)
+        self.idle: list[deque[simpy.Event]] = [deque() for _ in range(n_queues)]
+        self.busy = [False] * count
+        self.rr = 0
+
+    def queue_for_new_ticket(self) -> int:
+        if self.dispatch == "shared_queue":
+            return 0
+        if self.dispatch == "round_robin":
+            chosen, self.rr = self.rr, (self.rr + 1) % self.count
+            return chosen
+        loads = [w + b for w, b in zip(self.waiting, self.busy, strict=True)]
+        return loads.index(min(loads))
+
+    def load_per_window(self) -> float:
+        return (sum(self.waiting) + sum(self.busy)) / self.count
+
+
+class _Visitor:
+    __slots__ = ("arrival", "day", "number", "patience", "remaining", "visits", "work")
+
+    def __init__(self, number, day, arrival, remaining, work, patience):
+        self.number, self.day, self.arrival = number, day, arrival
+        self.remaining, self.work, self.patience = remaining, work, patience
+        self.visits = 0
+
+
+class _Ticket:
+    __slots__ = ("labels", "pool", "queue", "service", "state", "ticket_at", "visit", "visitor",
+                 "window")  # fmt: skip
+
+    def __init__(self, visitor, visit, pool, queue, labels, service, ticket_at):
+        self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
+        self.labels, self.service, self.ticket_at = labels, service, ticket_at
+        self.state = _WAITING
+        self.window: int | None = None if pool.dispatch == "shared_queue" else queue
+
+
+class _Hall:
+    def __init__(self, scenario: Scenario, rngs: dict[str, np.random.Generator]):
+        self.scenario, self.rngs = scenario, rngs
+        self.env = simpy.Environment()
+        self.log = LogBuilder()
+        self._append = self.log.appender()
+        self.pools = [
+            _Pool(i, name, p.count, p.speed_factor, p.dispatch)
+            for i, (name, p) in enumerate(scenario.windows.items())
+        ]
+        pool_index = {p.name: p.index for p in self.pools}
+        self.matter_ids = list(scenario.matters)
+        self.departments = [m.department for m in scenario.matters.values()]
+        self.eligible = [
+            frozenset(pool_index[name] for name in scenario.pools_serving(m))
+            for m in self.matter_ids
+        ]
+        self._labels: dict[tuple[int, ...], tuple[str, str]] = {}
+        cal = scenario.calendar
+        self.lunch = (cal.lunch.starts_at, cal.lunch.ends_at) if cal.lunch else None
+        self.send_home = cal.at_close == "send_home"
+        self.closes_at = cal.closes_at
+
+    # -- processes -------------------------------------------------------------------
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+        env, number = self.env, 0
+        for day in range(self.scenario.calendar.days):
+            v = draw_day(self.scenario, self.rngs)
+            base = day * MINUTES_PER_DAY
+            matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
+            work, patience = v.work_min.tolist(), v.patience_min.tolist()
+            for i, t in enumerate(v.arrival_at.tolist()):
+                yield env.timeout(base + t - env.now)
+                n = n_matters[i]
+                visitor = _Visitor(number, day, env.now, matters[i][:n], work[i][:n], patience[i])
+                number += 1
+                self._next_visit(visitor)
+            if self.send_home:
+                yield env.timeout(base + self.closes_at - env.now)
+                self._turn_away_waiting()
+
+    def _window(self, pool: _Pool, w: int) -> Generator[simpy.Event, Any, None]:
+        env, lunch = self.env, self.lunch
+        qi = 0 if pool.dispatch == "shared_queue" else w
+        queue, idle = pool.queues[qi], pool.idle[qi]
+        while True:
+            if not pool.waiting[qi]:
+                wake = env.event()
+                idle.append(wake)
+                yield wake
+                continue
+            if lunch is not None:
+                tod = env.now % MINUTES_PER_DAY
+                if lunch[0] <= tod < lunch[1]:
+                    yield env.timeout(lunch[1] - tod)
+                    continue
+            ticket = queue.popleft()
+            if ticket.state != _WAITING:
+                continue
+            pool.waiting[qi] -= 1
+            ticket.state, ticket.window = _IN_SERVICE, w
+            pool.busy[w] = True
+            start = env.now
+            yield env.timeout(ticket.service)
+            pool.busy[w] = False
+            ticket.state = _GONE
+            self._record(ticket, start, env.now, "served")
+            self._next_visit(ticket.visitor)
+
+    # -- routing ---------------------------------------------------------------------
+    def _choose_pool(self, matters: list[int]) -> _Pool:
+        eligible = self.eligible
+        if len(matters) == 1 and len(eligible[matters[0]]) == 1:
+            return self.pools[next(iter(eligible[matters[0]]))]
+        best_key, best = None, None
+        for pi in frozenset().union(*(eligible[m] for m in matters)):
+            pool = self.pools[pi]
+            key = (-sum(pi in eligible[m] for m in matters), pool.load_per_window(), pi)
+            if best_key is None or key < best_key:
+                best_key, best = key, pool
+        assert best is not None
+        return best
+
+    def _next_visit(self, visitor: _Visitor) -> None:
+        """Issue the visitor's next ticket, if any matter is left."""
+        if not visitor.remaining:
+            return
+        matters = visitor.remaining
+        pool = self._choose_pool(matters)
+        served_here = [k for k, m in enumerate(matters) if pool.index in self.eligible[m]]
+        group = tuple(matters[k] for k in served_here)
+        service = sum(visitor.work[k] for k in served_here) / pool.speed
+        patience = visitor.patience[visitor.visits]
+        visitor.remaining = [m for k, m in enumerate(matters) if k not in served_here]
+        visitor.work = [w for k, w in enumerate(visitor.work) if k not in served_here]
+        visitor.visits += 1
+        labels = self._labels.get(group)
+        if labels is None:
+            departments = dict.fromkeys(self.departments[m] for m in group)
+            labels = ("+".join(self.matter_ids[m] for m in group), "+".join(departments))
+            self._labels[group] = labels
+        env = self.env
+        qi = pool.queue_for_new_ticket()
+        ticket = _Ticket(visitor, visitor.visits, pool, qi, labels, service, env.now)
+        if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
+            ticket.state = _GONE
+            self._record(ticket, np.nan, env.now, "unserved_at_close")
+            return
+        pool.queues[qi].append(ticket)
+        pool.waiting[qi] += 1
+        if pool.idle[qi]:
+            pool.idle[qi].popleft().succeed()
+        if patience != np.inf:
+            env.timeout(patience).callbacks.append(lambda _event: self._abandon(ticket))
+
+    def _abandon(self, ticket: _Ticket) -> None:
+        if ticket.state == _WAITING:
+            ticket.state = _GONE
+            ticket.pool.waiting[ticket.queue] -= 1
+            self._record(ticket, np.nan, self.env.now, "abandoned")
+
+    def _turn_away_waiting(self) -> None:
+        for pool in self.pools:
+            for qi, queue in enumerate(pool.queues):
+                for ticket in queue:
+                    if ticket.state == _WAITING:
+                        ticket.state = _GONE
+                        self._record(ticket, np.nan, self.env.now, "unserved_at_close")
+                queue.clear()
+                pool.waiting[qi] = 0
+
+    def _record(self, ticket: _Ticket, start: float, end: float, outcome: str) -> None:
+        v = ticket.visitor
+        a = self._append
+        a[0](v.day)
+        a[1](v.number)
+        a[2](ticket.visit)
+        a[3](ticket.labels[0])
+        a[4](ticket.labels[0].count("+") + 1)
+        a[5](ticket.labels[1])
+        a[6](ticket.pool.name)
+        a[7](None if ticket.window is None else ticket.window + 1)
+        a[8](v.arrival)
+        a[9](ticket.ticket_at)
+        a[10](start)
+        a[11](end)
+        a[12](outcome)
+
+    def run(self) -> None:
+        for pool in self.pools:
+            for w in range(pool.count):
+                self.env.process(self._window(pool, w))
+        self.env.process(self._arrivals())
+        self.env.run()
+
+
+def simulate(scenario: Scenario, seed: int, replication: int) -> pd.DataFrame:
+    """Run one replication of a scenario; return its event log."""
+    hall = _Hall(scenario, streams(seed, replication))
+    hall.run()
+    return hall.log.to_frame(scenario.name, replication)

@@ -1,0 +1,192 @@
+"""Typed, frozen, validated scenario: what a hall looks like and who comes to it.
+
+Department windows and comprehensive windows are the same thing here: a pool of windows
+with a set of matters it may serve. A reform changes pools, not code.
+Cross-field checks raise ValueError whose text starts with the field path, so the loader
+can name file and field in one line.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.calendar import Calendar, format_time, parse_time
+from sim.dists import Distribution
+
+__all__ = ["Demand", "Matter", "Pool", "Scenario", "Serves"]
+
+_SHARE_TOLERANCE = 1e-6
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Demand(_Frozen):
+    """Who arrives: a Poisson number of visitors a day, spread by an hourly profile."""
+
+    visitors_per_day: float = Field(gt=0, description="expected visitors a day (Poisson)")
+    arrival_profile: dict[str, float] = Field(
+        description=(
+            'segment start "HH:MM" -> relative weight of the day\'s arrivals in that '
+            "segment; each segment runs to the next start, the last to the ticket cut-off; "
+            "arrivals are uniform within a segment"
+        )
+    )
+    matters_per_visitor: dict[int, float] = Field(
+        default_factory=lambda: {1: 1.0},
+        description="number of distinct matters a visitor brings -> probability",
+    )
+
+    @field_validator("arrival_profile")
+    @classmethod
+    def _profile(cls, profile: dict[str, float]) -> dict[str, float]:
+        if not profile:
+            raise ValueError("needs at least one segment")
+        parsed = {parse_time(key): weight for key, weight in profile.items()}
+        if any(weight < 0 for weight in parsed.values()) or sum(parsed.values()) <= 0:
+            raise ValueError("weights must be >= 0 and not all zero")
+        return {format_time(t): parsed[t] for t in sorted(parsed)}
+
+    @field_validator("matters_per_visitor")
+    @classmethod
+    def _pmf(cls, pmf: dict[int, float]) -> dict[int, float]:
+        if not pmf or min(pmf) < 1 or any(p < 0 for p in pmf.values()):
+            raise ValueError("keys are counts >= 1, values probabilities >= 0")
+        if abs(sum(pmf.values()) - 1) > _SHARE_TOLERANCE:
+            raise ValueError(f"probabilities sum to {sum(pmf.values()):.6g}, must sum to 1")
+        return pmf
+
+    def profile_segments(self, cutoff_at: int) -> list[tuple[int, int, float]]:
+        """(start, end, weight) in minutes of day, the last segment ending at the cut-off."""
+        starts = [parse_time(key) for key in self.arrival_profile]
+        ends = [*starts[1:], cutoff_at]
+        return list(zip(starts, ends, self.arrival_profile.values(), strict=True))
+
+
+class Matter(_Frozen):
+    """A kind of application, as a planner aggregates them (one row of the matter mix)."""
+
+    department: str
+    share: float = Field(gt=0, le=1, description="share of all matters brought to the hall")
+    service_min: Distribution = Field(description="window time for this matter, specialist")
+
+
+class Serves(_Frozen):
+    """Eligibility of a pool: union of the listed departments, matters and categories."""
+
+    departments: tuple[str, ...] = ()
+    matters: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Serves:
+        if not (self.departments or self.matters or self.categories):
+            raise ValueError("name at least one department, matter or category (or 'all')")
+        return self
+
+
+class Pool(_Frozen):
+    """A group of identical windows calling tickets for the matters they serve."""
+
+    count: int = Field(ge=1, description="number of windows")
+    serves: Literal["all"] | Serves
+    speed_factor: float = Field(
+        default=1.0,
+        gt=0,
+        description="work rate relative to a specialist: 0.8 means 25% longer service",
+    )
+    dispatch: Literal["shared_queue", "shortest_queue", "round_robin"] = Field(
+        default="shared_queue",
+        description=(
+            "shared_queue: any free window calls the next ticket; shortest_queue / "
+            "round_robin: the ticket is assigned to one window when it is issued"
+        ),
+    )
+
+
+class Scenario(_Frozen):
+    """A whole hall. `extends:` is resolved by the loader before this model sees it."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+    calendar: Calendar
+    demand: Demand
+    matters: dict[str, Matter] = Field(min_length=1)
+    categories: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="category name -> departments"
+    )
+    windows: dict[str, Pool] = Field(min_length=1, description="pool name -> pool")
+    patience_min: Distribution | None = Field(
+        default=None, description="how long a visitor waits before leaving; none: forever"
+    )
+    target_wait_min: float = Field(gt=0, description="service level: share waiting <= this")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        total = sum(matter.share for matter in self.matters.values())
+        if abs(total - 1) > _SHARE_TOLERANCE:
+            raise ValueError(f"matters.*.share: shares sum to {total:.6g}, must sum to 1")
+        if max(self.demand.matters_per_visitor) > len(self.matters):
+            raise ValueError(
+                "demand.matters_per_visitor: a visitor cannot bring more distinct matters "
+                f"than the {len(self.matters)} defined"
+            )
+        departments = self.departments
+        for name, members in self.categories.items():
+            unknown = sorted(set(members) - departments)
+            if unknown:
+                raise ValueError(f"categories.{name}: unknown department(s) {unknown}")
+        for name, pool in self.windows.items():
+            if pool.serves == "all":
+                continue
+            for field, known in (
+                ("departments", departments),
+                ("matters", set(self.matters)),
+                ("categories", set(self.categories)),
+            ):
+                unknown = sorted(set(getattr(pool.serves, field)) - known)
+                if unknown:
+                    raise ValueError(f"windows.{name}.serves.{field}: unknown {unknown}")
+        orphans = [m for m in self.matters if not self.pools_serving(m)]
+        if orphans:
+            raise ValueError(f"matters: no window pool serves {orphans}")
+        cal = self.calendar
+        for start, _end, _weight in self.demand.profile_segments(cal.cutoff_at):
+            if not cal.opens_at <= start < cal.cutoff_at:
+                raise ValueError(
+                    f"demand.arrival_profile.{format_time(start)}: outside opening hours "
+                    f"({format_time(cal.opens_at)} to the ticket cut-off "
+                    f"{format_time(cal.cutoff_at)})"
+                )
+        return self
+
+    @property
+    def departments(self) -> set[str]:
+        return {matter.department for matter in self.matters.values()}
+
+    def pools_serving(self, matter_id: str) -> list[str]:
+        """Names of the pools whose windows may accept this matter, in file order."""
+        matter = self.matters[matter_id]
+        names = []
+        for name, pool in self.windows.items():
+            serves = pool.serves
+            if serves == "all":
+                names.append(name)
+                continue
+            category_departments = {d for c in serves.categories for d in self.categories[c]}
+            if (
+                matter_id in serves.matters
+                or matter.department in serves.departments
+                or matter.department in category_departments
+            ):
+                names.append(name)
+        return names
+
+    @property
+    def total_windows(self) -> int:
+        return sum(pool.count for pool in self.windows.values())
