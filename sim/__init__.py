@@ -1,0 +1,42 @@
+"""hallsim: discrete-event simulation of government service halls and their reforms.
+
+from sim import load_scenario, run
+result = run(load_scenario("scenarios/quanzhou-2021-department.yaml"), reps=20)
+result.summary        # KPIs, mean and 95% CI across replications
+"""
+
+from sim.experiment import DEFAULT_SEED, RunResult, analyse, run, simulate_replications
+from sim.hall import simulate
+from sim.loader import ScenarioError, load_scenario, parse_scenario
+from sim.metrics import (
+    Capacity,
+    hourly_table,
+    matter_table,
+    pool_table,
+    replication_table,
+    summarize,
+)
+from sim.records import COLUMNS
+from sim.report import write_results
+from sim.scenario import Scenario
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_SEED",
+    "Capacity",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "analyse",
+    "hourly_table",
+    "load_scenario",
+    "matter_table",
+    "parse_scenario",
+    "pool_table",
+    "replication_table",
+    "run",
+    "simulate",
+    "simulate_replications",
+    "summarize",
+    "write_results",
+]

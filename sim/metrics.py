@@ -1,0 +1,268 @@
+"""KPIs from an event log: pure functions, also usable on a real ticket log of the same shape.
+
+Two kinds of numbers are kept apart:
+* per-visitor / per-visit values (waits, service levels), averaged over people;
+* time-weighted levels (queue length, busy windows), averaged over the clock.
+
+Overall wait KPIs are per *visitor*: the sum of the waits of all of a visitor's queue
+visits, because a person with three department tickets waits three times. Per-pool and
+per-matter tables are per *visit*. Waits are over visits that were served; visits that
+were abandoned or turned away count against the service level.
+Every table has one row per replication (and group); `summarize` turns them into
+mean and 95% confidence interval across replications.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.scenario import Scenario
+
+__all__ = [
+    "HEADLINE_KPIS",
+    "Capacity",
+    "hourly_table",
+    "matter_table",
+    "pool_table",
+    "replication_table",
+    "summarize",
+]
+
+HEADLINE_KPIS = ("wait_mean_min", "wait_p90_min", "service_level", "utilization")
+_QUANTILES = {"wait_p50_min": 0.5, "wait_p90_min": 0.9, "wait_p95_min": 0.95}
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a log cannot tell by itself: windows per pool and when they serve."""
+
+    windows: dict[str, int]
+    service_intervals: tuple[tuple[int, int], ...]  # times of day when windows call tickets
+    closes_at: int
+    days: int
+    target_wait_min: float
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> Capacity:
+        cal = scenario.calendar
+        return cls(
+            windows={name: pool.count for name, pool in scenario.windows.items()},
+            service_intervals=tuple(cal.service_intervals()),
+            closes_at=cal.closes_at,
+            days=cal.days,
+            target_wait_min=scenario.target_wait_min,
+        )
+
+    @property
+    def service_min_per_day(self) -> int:
+        return sum(b - a for a, b in self.service_intervals)
+
+
+def _overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0.0, None)
+
+
+def _busy_in_hours(visits: pd.DataFrame, capacity: Capacity) -> float:
+    start, end = visits["start_at"].to_numpy(), visits["end_at"].to_numpy()
+    served = ~np.isnan(start)
+    return float(
+        sum(_overlap(start[served], end[served], a, b).sum() for a, b in capacity.service_intervals)
+    )
+
+
+def _overtime_min(visits: pd.DataFrame, capacity: Capacity) -> float:
+    """Mean over days of how long after closing the last service of the day ended."""
+    served = visits[visits["outcome"] == "served"]
+    last = served.groupby("day", observed=True)["end_at"].max()
+    late = np.clip(last.to_numpy() - capacity.closes_at, 0.0, None)
+    return float(late.sum() / capacity.days)
+
+
+def _wait_stats(waits: np.ndarray) -> dict[str, float]:
+    if len(waits) == 0:
+        return {"wait_mean_min": math.nan, "wait_max_min": math.nan} | dict.fromkeys(
+            _QUANTILES, math.nan
+        )
+    out = {"wait_mean_min": float(waits.mean())}
+    out |= {name: float(np.quantile(waits, q)) for name, q in _QUANTILES.items()}
+    out["wait_max_min"] = float(waits.max())
+    return out
+
+
+def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, windows: int) -> dict[str, float]:
+    """KPIs of a set of queue visits (one pool, one matter) in one replication."""
+    served = visits["outcome"] == "served"
+    waits = visits.loc[served, "wait_min"].to_numpy()
+    outcome_counts = visits["outcome"].value_counts()
+    kpis = {
+        "visits": len(visits),
+        "served": int(outcome_counts.get("served", 0)),
+        "abandoned": int(outcome_counts.get("abandoned", 0)),
+        "unserved_at_close": int(outcome_counts.get("unserved_at_close", 0)),
+        **_wait_stats(waits),
+        "service_level": float((waits <= capacity.target_wait_min).sum() / len(visits))
+        if len(visits)
+        else math.nan,
+        "service_mean_min": float(visits.loc[served, "service_min"].mean()),
+    }
+    if windows:
+        available = windows * capacity.service_min_per_day * capacity.days
+        kpis |= {
+            "windows": windows,
+            "utilization": _busy_in_hours(visits, capacity) / available,
+            "overtime_min": _overtime_min(visits, capacity),
+        }
+    return kpis
+
+
+def _per_visitor(log: pd.DataFrame) -> pd.DataFrame:
+    grouped = log.groupby("visitor", sort=False)
+    per = grouped.agg(
+        arrival_at=("arrival_at", "first"),
+        day=("day", "first"),
+        wait_min=("wait_min", "sum"),
+        end_at=("end_at", "max"),
+    )
+    outcome_codes = log["outcome"].cat.codes.to_numpy()  # 0 served, 1 abandoned, 2 unserved
+    per["worst"] = pd.Series(outcome_codes, index=log.index).groupby(log["visitor"]).max()
+    per["time_in_hall_min"] = per["end_at"] - per["arrival_at"]
+    return per
+
+
+def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
+    per = _per_visitor(log)
+    fully_served = per["worst"] == 0
+    waits = per.loc[fully_served, "wait_min"].to_numpy()
+    windows = sum(capacity.windows.values())
+    available = windows * capacity.service_min_per_day * capacity.days
+    return {
+        "visitors": len(per),
+        "served": int(fully_served.sum()),
+        "abandoned": int((per["worst"] == 1).sum()),
+        "unserved_at_close": int((per["worst"] == 2).sum()),
+        "visits": len(log),
+        **_wait_stats(waits),
+        "service_level": float((waits <= capacity.target_wait_min).sum() / len(per))
+        if len(per)
+        else math.nan,
+        "time_in_hall_mean_min": float(per["time_in_hall_min"].mean()),
+        "windows": windows,
+        "utilization": _busy_in_hours(log, capacity) / available,
+        "overtime_min": _overtime_min(log, capacity),
+    }
+
+
+def _by_replication(log: pd.DataFrame, fn) -> pd.DataFrame:
+    rows = [
+        {"scenario": scenario, "replication": rep, **fn(group)}
+        for (scenario, rep), group in log.groupby(["scenario", "replication"], observed=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+def replication_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
+    """Overall KPIs, one row per replication."""
+    return _by_replication(log, lambda g: _overall(g, capacity))
+
+
+def pool_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
+    """Per-visit KPIs by pool, one row per replication and pool."""
+
+    def per_pool(group: pd.DataFrame) -> list[dict]:
+        return [
+            {"pool": name, **_visit_kpis(group[group["pool"] == name], capacity, count)}
+            for name, count in capacity.windows.items()
+        ]
+
+    return _explode_groups(log, per_pool)
+
+
+def matter_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
+    """Per-visit KPIs by matter (a visit with two matters counts for both)."""
+    exploded = log.assign(matter=log["matters"].astype(str).str.split("+")).explode("matter")
+
+    def per_matter(group: pd.DataFrame) -> list[dict]:
+        return [
+            {"matter": matter, **_visit_kpis(visits, capacity, 0)}
+            for matter, visits in group.groupby("matter", sort=True)
+        ]
+
+    return _explode_groups(exploded, per_matter)
+
+
+def _explode_groups(log: pd.DataFrame, fn) -> pd.DataFrame:
+    rows = []
+    for (scenario, rep), group in log.groupby(["scenario", "replication"], observed=True):
+        rows += [{"scenario": scenario, "replication": rep, **row} for row in fn(group)]
+    return pd.DataFrame(rows)
+
+
+def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
+    """By replication, pool and hour of day: tickets and waits of visits whose ticket was
+    issued in that hour (per-visit), and mean queue length and busy windows over the
+    hour (time-weighted, averaged over days)."""
+    if log.empty:
+        return pd.DataFrame()
+    first_hour = int(min(a for a, _ in capacity.service_intervals) // 60)
+    last_hour = math.ceil(max(np.nanmax(log["end_at"].to_numpy()), capacity.closes_at) / 60)
+    hours = np.arange(first_hour, last_hour)
+    rows = []
+    keys = ["scenario", "replication", "pool"]
+    for (scenario, rep, pool), g in log.groupby(keys, observed=True):
+        ticket = g["ticket_at"].to_numpy()
+        start = g["start_at"].to_numpy()
+        end = g["end_at"].to_numpy()
+        wait_end = np.where(np.isnan(start), end, start)
+        served = g["outcome"].to_numpy() == "served"
+        waits = g["wait_min"].to_numpy()
+        hour_of_ticket = (ticket // 60).astype(int)
+        for h in hours:
+            lo, hi = h * 60.0, h * 60.0 + 60.0
+            in_hour = hour_of_ticket == h
+            hour_waits = waits[in_hour & served]
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "replication": rep,
+                    "pool": pool,
+                    "hour": int(h),
+                    "tickets": in_hour.sum() / capacity.days,
+                    "wait_mean_min": hour_waits.mean() if len(hour_waits) else math.nan,
+                    "wait_p90_min": np.quantile(hour_waits, 0.9) if len(hour_waits) else math.nan,
+                    "queue_length_mean": _overlap(ticket, wait_end, lo, hi).sum()
+                    / (60.0 * capacity.days),
+                    "busy_windows_mean": _overlap(start[served], end[served], lo, hi).sum()
+                    / (60.0 * capacity.days),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def summarize(table: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Mean and 95% t confidence interval across replications, one row per group and KPI.
+
+    Columns: *by, kpi, mean, ci_low, ci_high, half_width, replications. The interval is
+    NaN with a single replication (no spread to estimate).
+    """
+    by = ["scenario", *(by or [])]
+    value_cols = [
+        c
+        for c in table.columns
+        if c not in {*by, "replication"} and pd.api.types.is_numeric_dtype(table[c])
+    ]
+    long = table.melt(id_vars=[*by, "replication"], value_vars=value_cols, var_name="kpi")
+    long["kpi"] = pd.Categorical(long["kpi"], categories=value_cols)
+    grouped = long.groupby([*by, "kpi"], observed=True, sort=False)["value"]
+    out = grouped.agg(mean="mean", sd="std", replications="count").reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["replications"] - 1, 1))
+    half = np.where(out["replications"] > 1, t * out["sd"] / np.sqrt(out["replications"]), np.nan)
+    out["half_width"] = half
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["kpi"] = out["kpi"].astype(str)
+    return out[[*by, "kpi", "mean", "ci_low", "ci_high", "half_width", "replications"]]

@@ -1,0 +1,66 @@
+"""Plots: (data, ax=None) -> Axes. No file writing here (that is sim.report's job)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless by default; notebooks set their own backend first
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = ["queue_by_hour", "utilization_by_pool", "wait_distribution"]
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return plt.subplots(figsize=(8, 4.5))[1] if ax is None else ax
+
+
+def wait_distribution(log: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Empirical CDF of per-visit waits of served visits, one line per scenario."""
+    ax = _axes(ax)
+    served = log[log["outcome"] == "served"]
+    for scenario, group in served.groupby("scenario", observed=True):
+        waits = np.sort(group["wait_min"].to_numpy())
+        ax.step(waits, np.arange(1, len(waits) + 1) / len(waits), where="post", label=scenario)
+    ax.set(xlabel="wait per queue visit (min)", ylabel="share of visits waiting at most x")
+    ax.set_ylim(0, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def queue_by_hour(hourly_summary: pd.DataFrame, ax: Axes | None = None, top: int = 12) -> Axes:
+    """Time-weighted mean queue length per hour of day, one line per pool (the `top`
+    pools with the longest peak queue), with 95% CI bands."""
+    ax = _axes(ax)
+    rows = hourly_summary[hourly_summary["kpi"] == "queue_length_mean"]
+    peaks = rows.groupby(["scenario", "pool"], observed=True)["mean"].max()
+    for (scenario, pool), _peak in peaks.sort_values(ascending=False).head(top).items():
+        line = rows[(rows["scenario"] == scenario) & (rows["pool"] == pool)]
+        hour = line["hour"].to_numpy() + 0.5
+        label = f"{scenario}: {pool}" if rows["scenario"].nunique() > 1 else str(pool)
+        (drawn,) = ax.plot(hour, line["mean"], marker="o", ms=3, label=label)
+        ax.fill_between(hour, line["ci_low"], line["ci_high"], color=drawn.get_color(), alpha=0.2)
+    ax.set(xlabel="hour of day", ylabel="people waiting (time-weighted mean)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncol=2)
+    return ax
+
+
+def utilization_by_pool(pools_summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Share of opening hours each pool's windows were busy, with 95% CI."""
+    ax = _axes(ax)
+    rows = pools_summary[pools_summary["kpi"] == "utilization"].reset_index(drop=True)
+    labels = [
+        f"{s}: {p}" if rows["scenario"].nunique() > 1 else str(p)
+        for s, p in zip(rows["scenario"], rows["pool"], strict=True)
+    ]
+    err = (rows["mean"] - rows["ci_low"]).fillna(0).to_numpy()
+    ax.barh(labels, rows["mean"], xerr=err, color="tab:blue", alpha=0.8)
+    ax.set(xlabel="utilization (busy share of opening hours)", xlim=(0, 1))
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    return ax
