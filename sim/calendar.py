@@ -51,11 +51,18 @@ TimeOfDay = Annotated[
 
 
 class Lunch(BaseModel):
-    """Windows stop calling tickets during lunch; a service under way is finished."""
+    """Windows stop calling new tickets during lunch; a service under way is finished."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     starts_at: TimeOfDay
     ends_at: TimeOfDay
+    at_start: Literal["pause", "serve_ticket_holders"] = Field(
+        default="pause",
+        description=(
+            "pause: tickets waiting at the start of lunch wait until it ends; "
+            "serve_ticket_holders: windows first serve everyone who took a ticket before lunch"
+        ),
+    )
 
 
 class Calendar(BaseModel):

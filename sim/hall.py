@@ -100,6 +100,7 @@ class _Hall:
         self._labels: dict[tuple[int, ...], tuple[str, str]] = {}
         cal = scenario.calendar
         self.lunch = (cal.lunch.starts_at, cal.lunch.ends_at) if cal.lunch else None
+        self.lunch_serves_holders = bool(cal.lunch and cal.lunch.at_start != "pause")
         self.send_home = cal.at_close == "send_home"
         self.closes_at = cal.closes_at
 
@@ -122,7 +123,7 @@ class _Hall:
                 self._turn_away_waiting()
 
     def _window(self, pool: _Pool, w: int) -> Generator[simpy.Event, Any, None]:
-        env, lunch = self.env, self.lunch
+        env, lunch, serve_holders = self.env, self.lunch, self.lunch_serves_holders
         qi = 0 if pool.dispatch == "shared_queue" else w
         queue, idle = pool.queues[qi], pool.idle[qi]
         while True:
@@ -131,14 +132,18 @@ class _Hall:
                 idle.append(wake)
                 yield wake
                 continue
+            ticket = queue[0]
+            if ticket.state != _WAITING:  # abandoned while queued: drop it
+                queue.popleft()
+                continue
             if lunch is not None:
                 tod = env.now % MINUTES_PER_DAY
-                if lunch[0] <= tod < lunch[1]:
+                if lunch[0] <= tod < lunch[1] and not (
+                    serve_holders and ticket.ticket_at < env.now - tod + lunch[0]
+                ):
                     yield env.timeout(lunch[1] - tod)
                     continue
-            ticket = queue.popleft()
-            if ticket.state != _WAITING:
-                continue
+            queue.popleft()
             pool.waiting[qi] -= 1
             ticket.state, ticket.window = _IN_SERVICE, w
             pool.busy[w] = True
