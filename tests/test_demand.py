@@ -1,0 +1,59 @@
+"""Arrivals follow the profile (statistical tests) and visitors bring the right matters."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sim import load_scenario
+from sim.demand import arrival_times, draw_day
+from sim.streams import streams
+from tests.helpers import ROOT
+
+SEGMENTS = [(480, 540, 12.0), (540, 600, 16.0), (600, 720, 20.0), (720, 870, 0.0), (870, 1020, 9.0)]
+
+
+def test_arrival_counts_per_segment_match_the_profile():
+    rng = np.random.default_rng(1)
+    days = [arrival_times(SEGMENTS, 500.0, rng) for _ in range(400)]
+    edges = [s for s, _, _ in SEGMENTS] + [SEGMENTS[-1][1]]
+    counts = np.array([np.histogram(d, bins=edges)[0] for d in days]).sum(axis=0)
+    weights = np.array([w for _, _, w in SEGMENTS])
+    expected = counts.sum() * weights / weights.sum()
+    assert counts[3] == 0  # a zero-weight segment (lunch) gets nobody
+    used = weights > 0
+    chi2 = stats.chisquare(counts[used], expected[used])
+    assert chi2.pvalue > 0.001
+
+
+def test_arrivals_are_uniform_within_a_segment_and_daily_counts_are_poisson():
+    rng = np.random.default_rng(2)
+    days = [arrival_times(SEGMENTS, 300.0, rng) for _ in range(400)]
+    totals = np.array([len(d) for d in days])
+    # Poisson: variance equals the mean (dispersion test, two-sided 0.1%)
+    dispersion = ((totals - totals.mean()) ** 2).sum() / totals.mean()
+    p = stats.chi2.cdf(dispersion, len(totals) - 1)
+    assert 0.0005 < p < 0.9995
+    assert abs(totals.mean() - 300) < 4 * np.sqrt(300 / len(totals))
+    within = np.concatenate([d[(d >= 600) & (d < 720)] for d in days])
+    assert stats.kstest(within, stats.uniform(loc=600, scale=120).cdf).pvalue > 0.001
+
+
+def test_matter_mix_and_count_per_visitor_match_the_scenario():
+    scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-department.yaml")
+    rngs = streams(3, 0)
+    days = [draw_day(scenario, rngs) for _ in range(20)]
+    n_matters = np.concatenate([d.n_matters for d in days])
+    pmf = scenario.demand.matters_per_visitor
+    observed = np.array([(n_matters == k).sum() for k in sorted(pmf)])
+    expected = len(n_matters) * np.array([pmf[k] for k in sorted(pmf)])
+    assert stats.chisquare(observed, expected).pvalue > 0.001
+    # distinct matters per visitor, never repeated
+    for d in days[:3]:
+        for row, n in zip(d.matters, d.n_matters, strict=True):
+            assert len(set(row[:n])) == n and (row[n:] == -1).all()
+    # single-matter visitors pick matters in proportion to their shares
+    singles = np.concatenate([d.matters[d.n_matters == 1, 0] for d in days])
+    shares = np.array([m.share for m in scenario.matters.values()])
+    counts = np.bincount(singles, minlength=len(shares))
+    assert stats.chisquare(counts, len(singles) * shares).pvalue > 0.001
