@@ -5,7 +5,8 @@ result = run(load_scenario("scenarios/quanzhou-2021-department.yaml"), reps=20)
 result.summary        # KPIs, mean and 95% CI across replications
 """
 
-from sim.experiment import DEFAULT_SEED, RunResult, analyse, run, simulate_replications
+from sim.errors import ResultsExistError
+from sim.experiment import RunResult, analyse, run, simulate_replications
 from sim.hall import simulate
 from sim.loader import ScenarioError, load_scenario, parse_scenario
 from sim.metrics import (
@@ -19,11 +20,13 @@ from sim.metrics import (
 from sim.records import COLUMNS
 from sim.report import write_results
 from sim.scenario import Scenario
+from sim.streams import DEFAULT_SEED
 
 __all__ = [
     "COLUMNS",
     "DEFAULT_SEED",
     "Capacity",
+    "ResultsExistError",
     "RunResult",
     "Scenario",
     "ScenarioError",

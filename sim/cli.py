@@ -12,11 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from sim.experiment import DEFAULT_SEED, run
-from sim.loader import ScenarioError, load_scenario
-from sim.metrics import HEADLINE_KPIS
-from sim.report import ResultsExistError, check_destination, write_results
+from sim.errors import ResultsExistError, ScenarioError
+from sim.loader import load_scenario
 from sim.scenario import Scenario
+from sim.streams import DEFAULT_SEED
 
 __all__ = ["main"]
 
@@ -59,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_summary(summary, stream) -> None:
+    from sim.metrics import HEADLINE_KPIS
+
     rows = summary.set_index("kpi")
     print(f"{'kpi':<24}{'mean':>12}   95% CI", file=stream)
     for kpi in _SHOWN:
@@ -69,6 +70,10 @@ def _print_summary(summary, stream) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    # heavy imports (pandas, matplotlib) only where a run needs them
+    from sim.experiment import run
+    from sim.report import check_destination, write_results
+
     scenario = load_scenario(args.scenario)
     out = args.out or Path("results") / scenario.name
     check_destination(out, args.force)

@@ -22,10 +22,9 @@ from sim.metrics import (
     summarize,
 )
 from sim.scenario import Scenario
+from sim.streams import DEFAULT_SEED
 
-__all__ = ["DEFAULT_SEED", "RunResult", "run"]
-
-DEFAULT_SEED = 20211231
+__all__ = ["RunResult", "analyse", "run", "simulate_replications"]
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
 __all__ = ["ScenarioError", "load_scenario", "parse_scenario", "resolve_file"]
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used; str() is one line: file: field: what is wrong."""
-
-    def __init__(self, file: str | Path, field: str, message: str):
-        self.file, self.field, self.message = str(file), field, message
-        where = f"{self.file}: {field}" if field else self.file
-        super().__init__(f"{where}: {message}")
 
 
 class _Replace(dict):
@@ -74,6 +66,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _record_origins(
+    value: Any, where: tuple[str, ...], origins: dict[tuple[str, ...], Path], path: Path
+) -> None:
+    origins[where] = path
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _record_origins(child, (*where, str(key)), origins, path)
+
+
 def _merge(
     base: Mapping[str, Any],
     overlay: Mapping[str, Any],
@@ -81,20 +82,22 @@ def _merge(
     path: Path,
     prefix: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Deep-merge overlay onto base; record which file last set each key."""
+    """Deep-merge overlay onto base; record which file last set or touched each key."""
     merged = dict(base)
     for key, value in overlay.items():
         where = (*prefix, str(key))
+        origins[where] = path
         if value is None:
             merged.pop(key, None)
-        elif isinstance(value, _Replace) or not (
-            isinstance(value, dict) and isinstance(merged.get(key), dict)
-        ):
-            merged[key] = dict(value) if isinstance(value, _Replace) else value
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            if isinstance(value, _Replace):
+                merged[key] = dict(value)
+                _record_origins(merged[key], where, origins, path)
+            else:
+                merged[key] = _merge(merged[key], value, origins, path, where)
         else:
-            merged[key] = _merge(merged[key], value, origins, path, where)
-            continue
-        origins[where] = path
+            merged[key] = dict(value) if isinstance(value, _Replace) else value
+            _record_origins(value, where, origins, path)
     return merged
 
 
@@ -135,12 +138,25 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _origin(field: str, origins: dict[tuple[str, ...], Path], default: Path) -> Path:
+def _origin(field: str, origins: dict[tuple[str, ...], Path]) -> Path | None:
+    """The file that last set the field, or its nearest ancestor."""
     parts = tuple(field.split(".")) if field else ()
     for n in range(len(parts), 0, -1):
         if parts[:n] in origins:
             return origins[parts[:n]]
-    return default
+    return None
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; `hallsim schema` lists every field)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        tag, field = ctx["tag"], ctx["discriminator"].strip("'")
+        return f"unknown {field} {tag!r}; use one of {ctx['expected_tags']}"
+    return error["msg"].removeprefix("Value error, ")
 
 
 def parse_scenario(
@@ -148,22 +164,24 @@ def parse_scenario(
     file: str | Path = "<scenario>",
     origins: dict[tuple[str, ...], Path] | None = None,
 ) -> Scenario:
-    """Validate a raw mapping; the first problem becomes a one-line ScenarioError."""
-    origins = origins or {}
+    """Validate a raw mapping; the first problem becomes a one-line ScenarioError.
+
+    The error names `file` (the file the user gave) and, when the offending value came
+    from a file it extends, that file too.
+    """
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = _field_path(error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if not field and ": " in message:  # cross-field checks lead with their path
-            field, message = message.split(": ", 1)
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; `hallsim schema` lists every field)"
-        elif error["type"] == "missing":
-            message = "required field is missing"
-        return_file = _origin(field, origins, Path(file))
-        raise ScenarioError(return_file, field, message) from None
+        message = _message(error)
+        head, sep, rest = message.partition(": ")
+        if sep and " " not in head and head.startswith(field):  # checks lead with their path
+            field, message = head, rest
+        source = _origin(field, origins or {})
+        if source is not None and source.resolve() != Path(file).resolve():
+            message += f" (set in {source})"
+        raise ScenarioError(file, field, message) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

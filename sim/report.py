@@ -19,14 +19,11 @@ import matplotlib.pyplot as plt
 import yaml
 
 from sim import plots
+from sim.errors import ResultsExistError
 from sim.experiment import RunResult
 from sim.scenario import Scenario
 
-__all__ = ["ResultsExistError", "check_destination", "scenario_hash", "write_results"]
-
-
-class ResultsExistError(Exception):
-    """The destination holds earlier results and overwriting was not asked for."""
+__all__ = ["check_destination", "scenario_hash", "write_results"]
 
 
 def _version() -> str:

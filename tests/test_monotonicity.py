@@ -3,6 +3,8 @@ noise; slower staff never lower it. Paired on common random numbers."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,7 @@ def _with(scenario, **changes):
 def test_more_comprehensive_windows_never_raise_the_mean_wait(counts):
     base = load_scenario(QUANZHOU)
     waits = [_waits(_with(base, **{"windows.comprehensive.count": c})) for c in counts]
-    for fewer, more in zip(waits, waits[1:], strict=False):
+    for fewer, more in itertools.pairwise(waits):
         lo, _ = t_interval(more - fewer)
         assert lo <= 0
     assert waits[0].mean() > waits[-1].mean()  # and the effect is visible end to end
@@ -47,7 +49,7 @@ def test_slower_staff_never_lower_the_mean_wait():
     base = load_scenario(QUANZHOU)
     speeds = (1.0, 0.9, 0.8)
     waits = [_waits(_with(base, **{"windows.comprehensive.speed_factor": s})) for s in speeds]
-    for faster, slower in zip(waits, waits[1:], strict=False):
+    for faster, slower in itertools.pairwise(waits):
         _, hi = t_interval(slower - faster)
         assert hi >= 0
     lo, _ = t_interval(waits[-1] - waits[0])

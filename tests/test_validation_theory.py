@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import simulate_replications, theory
+from sim import run, simulate_replications, theory
 from tests.helpers import build, mmc_dict, t_interval
 
 WARMUP_MIN = 240
@@ -42,17 +42,11 @@ def test_mean_wait_and_wait_probability_match_erlang_c(servers, rho, service, re
     assert lo <= theory.erlang_c(servers, rate * service) <= hi
 
 
-def test_service_times_and_utilization_match_the_load():
+def test_service_times_match_the_distribution():
     servers, rho, service = 5, 0.8, 2.0
-    rate = servers * rho / service
-    scenario = build(mmc_dict(servers, rate, service))
-    from sim import run
-
-    result = run(scenario, reps=10, seed=3)
-    summary = result.pools_summary.set_index("kpi")
-    # utilization over 24 h includes the empty start: compare with a loose CI check
-    assert summary.loc["utilization", "ci_low"] - 0.01 <= rho <= summary.loc["utilization", "ci_high"] + 0.01
-    assert summary.loc["service_mean_min", "ci_low"] <= service <= summary.loc["service_mean_min", "ci_high"]
+    result = run(build(mmc_dict(servers, servers * rho / service, service)), reps=10, seed=3)
+    row = result.pools_summary.set_index("kpi").loc["service_mean_min"]
+    assert row["ci_low"] <= service <= row["ci_high"]
 
 
 @pytest.mark.slow

@@ -1,0 +1,20 @@
+"""Errors a user can cause and fix; the CLI turns them into one line and exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["ResultsExistError", "ScenarioError"]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; str() is one line: file: field: what is wrong."""
+
+    def __init__(self, file: str | Path, field: str, message: str):
+        self.file, self.field, self.message = str(file), field, message
+        where = f"{self.file}: {field}" if field else self.file
+        super().__init__(f"{where}: {message}")
+
+
+class ResultsExistError(Exception):
+    """The destination holds earlier results and overwriting was not asked for."""

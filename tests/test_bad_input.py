@@ -1,0 +1,91 @@
+"""Broken scenario files: one clear line naming file and field, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sim.cli import main
+from tests.helpers import ROOT
+
+BAD = ROOT / "tests/bad"
+
+# file -> (field the message must name, words it must contain)
+CORPUS = {
+    "unknown_key.yaml": ("windows.wa.cuont", "unknown field"),
+    "shares_not_one.yaml": ("matters.*.share", "sum to 0.9"),
+    "negative_count.yaml": ("windows.wb.count", "greater than or equal to 1"),
+    "unknown_department.yaml": ("windows.wb.serves.departments", "unknown ['Tax']"),
+    "matter_no_pool_serves.yaml": ("matters", "no window pool serves ['b']"),
+    "profile_outside_hours.yaml": ("demand.arrival_profile.13:00", "outside opening hours"),
+    "malformed.yaml": ("", "malformed YAML: line 2"),
+    "loop_a.yaml": ("extends", "loop_a.yaml -> loop_b.yaml -> loop_a.yaml"),
+    "bad_time.yaml": ("calendar.closes_at", '"HH:MM"'),
+    "unknown_distribution.yaml": ("matters.a.service_min", "unknown dist 'weibull'"),
+    "extends_missing.yaml": ("extends", "file not found"),
+    "lunch_outside_hours.yaml": ("calendar.lunch", "end before closing"),
+    "missing_field.yaml": ("target_wait_min", "required field is missing"),
+    "not_a_mapping.yaml": ("", "must be a YAML mapping"),
+    "bad_cv.yaml": ("matters.a.service_min.cv", "greater than 0"),
+}
+
+
+def _check_one_line(stderr: str, name: str, field: str, words: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    line = lines[0]
+    assert line.startswith(f"hallsim: error: {BAD / name}"), line
+    if field:
+        assert f"{name}: {field}: " in line, line
+    assert words in line, line
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_broken_file_gets_one_clear_line_and_exit_2(name, command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    field, words = CORPUS[name]
+    out = tmp_path / "results"
+    extra = ["--out", str(out)] if command == "run" else []
+    assert main([command, str(BAD / name), *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    _check_one_line(captured.err, name, field, words)
+    assert list(tmp_path.iterdir()) == [], "nothing may be written"
+
+
+@pytest.mark.parametrize("name", ["unknown_key.yaml", "malformed.yaml", "loop_a.yaml"])
+def test_as_a_process_no_traceback(name, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(BAD / name)],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    _check_one_line(done.stderr, name, *CORPUS[name])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_base_of_the_corpus_is_valid(capsys):
+    assert main(["validate", str(BAD / "_base.yaml")]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_error_names_the_file_given_and_the_file_that_set_the_value(tmp_path, capsys):
+    parent = tmp_path / "parent.yaml"
+    parent.write_text((BAD / "_base.yaml").read_text().replace("count: 2", "count: 0", 1))
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: parent.yaml\ntarget_wait_min: 5\n")
+    assert main(["validate", str(child)]) == 2
+    err = capsys.readouterr().err
+    assert f"{child}: windows.wa.count: " in err and f"(set in {parent})" in err
+
+
+def test_bad_arguments_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", str(BAD / "_base.yaml"), "--reps", "0"])
+    assert stop.value.code == 2 and "--reps" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read file" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""Invariants of the event log over random scenarios (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim import Capacity, hourly_table, simulate
+from sim.demand import draw_day
+from sim.streams import streams
+from tests.helpers import build
+
+DISPATCH = ["shared_queue", "shortest_queue", "round_robin"]
+
+
+@st.composite
+def scenarios(draw):
+    n_departments = draw(st.integers(1, 3))
+    departments = [f"d{i}" for i in range(n_departments)]
+    n_matters = draw(st.integers(1, 4))
+    raw_shares = draw(st.lists(st.integers(1, 5), min_size=n_matters, max_size=n_matters))
+    matters = {
+        f"m{i}": {
+            "department": departments[i % n_departments],
+            "share": raw_shares[i] / sum(raw_shares),
+            "service_min": draw(
+                st.sampled_from(
+                    [
+                        {"dist": "exponential", "mean": 6},
+                        {"dist": "lognormal", "mean": 8, "cv": 1.2},
+                        {"dist": "uniform", "min": 1, "max": 9},
+                        {"dist": "fixed", "value": 5},
+                    ]
+                )
+            ),
+        }
+        for i in range(n_matters)
+    }
+    windows = {
+        f"dept_{d}": {
+            "count": draw(st.integers(1, 3)),
+            "serves": {"departments": [d]},
+            "dispatch": draw(st.sampled_from(DISPATCH)),
+        }
+        for d in sorted({m["department"] for m in matters.values()})
+        if draw(st.booleans())
+    }
+    if draw(st.booleans()) or len(windows) < len({m["department"] for m in matters.values()}):
+        windows["all"] = {
+            "count": draw(st.integers(1, 4)),
+            "serves": "all",
+            "speed_factor": draw(st.sampled_from([0.8, 1.0, 1.2])),
+            "dispatch": draw(st.sampled_from(DISPATCH)),
+        }
+    calendar = {
+        "opens_at": "08:00",
+        "closes_at": "12:00",
+        "ticket_cutoff_at": draw(st.sampled_from(["11:30", "12:00"])),
+        "days": draw(st.integers(1, 2)),
+        "at_close": draw(st.sampled_from(["serve_ticket_holders", "send_home"])),
+    }
+    if draw(st.booleans()):
+        calendar["lunch"] = {
+            "starts_at": "10:00",
+            "ends_at": "10:30",
+            "at_start": draw(st.sampled_from(["pause", "serve_ticket_holders"])),
+        }
+    k_max = min(n_matters, 3)
+    pmf = {k: 1 / k_max for k in range(1, k_max + 1)}
+    raw = {
+        "name": "random",
+        "calendar": calendar,
+        "demand": {
+            "visitors_per_day": draw(st.integers(5, 200)),
+            "arrival_profile": {"08:00": 1, "09:00": draw(st.integers(0, 3))},
+            "matters_per_visitor": pmf,
+        },
+        "matters": matters,
+        "windows": windows,
+        "target_wait_min": 10,
+    }
+    if draw(st.booleans()):
+        raw["patience_min"] = {"dist": "exponential", "mean": draw(st.sampled_from([5, 30]))}
+    return build(raw), draw(st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_event_log_invariants(case):
+    scenario, seed = case
+    log = simulate(scenario, seed, 0)
+    rngs = streams(seed, 0)
+    arrivals = [draw_day(scenario, rngs) for _ in range(scenario.calendar.days)]
+
+    # every arrival is accounted for exactly once, with all its matters unless it left
+    assert log["visitor"].nunique() == sum(len(d.arrival_at) for d in arrivals)
+    brought = np.concatenate([d.n_matters for d in arrivals])
+    for visitor, visits in log.groupby("visitor"):
+        visits = visits.sort_values("visit")
+        assert visits["visit"].tolist() == list(range(1, len(visits) + 1))
+        outcomes = visits["outcome"].tolist()
+        assert all(o == "served" for o in outcomes[:-1]), "only the last visit may fail"
+        if outcomes[-1] == "served":
+            assert visits["n_matters"].sum() == brought[visitor]
+        # the next ticket is taken when the previous service ends
+        np.testing.assert_allclose(visits["ticket_at"].iloc[1:], visits["end_at"].iloc[:-1])
+
+    # no negative durations; nobody served before arriving or before their ticket
+    served = log[log["outcome"] == "served"]
+    assert (log["wait_min"] >= -1e-9).all()
+    assert (served["service_min"] >= 0).all()
+    assert (log["ticket_at"] >= log["arrival_at"] - 1e-9).all()
+    assert (served["start_at"] >= served["ticket_at"] - 1e-9).all()
+    assert log.loc[log["outcome"] != "served", "start_at"].isna().all()
+
+    # a window serves one visitor at a time
+    for _, w in served.groupby(["day", "pool", "window"], observed=True):
+        w = w.sort_values("start_at")
+        assert (w["start_at"].to_numpy()[1:] >= w["end_at"].to_numpy()[:-1] - 1e-9).all()
+
+    # lunch: in pause mode no service starts during the break
+    lunch = scenario.calendar.lunch
+    if lunch is not None and lunch.at_start == "pause":
+        inside = (served["start_at"] >= lunch.starts_at) & (served["start_at"] < lunch.ends_at)
+        assert not inside.any()
+
+    # send home: nobody waits past closing; no ticket after cut-off for newcomers
+    if scenario.calendar.at_close == "send_home":
+        assert (served["start_at"] <= scenario.calendar.closes_at + 1e-9).all()
+    first = log[log["visit"] == 1]
+    assert (first["arrival_at"] <= scenario.calendar.cutoff_at + 1e-9).all()
+
+    # Little's law on the sample path: the time-integral of the queue length equals the
+    # sum of all waits (every waiting interval lies inside the hours counted)
+    if not log.empty:
+        hourly = hourly_table(log, Capacity.from_scenario(scenario))
+        area = hourly["queue_length_mean"].sum() * 60 * scenario.calendar.days
+        np.testing.assert_allclose(area, log["wait_min"].sum(), rtol=1e-9, atol=1e-6)
