@@ -1,0 +1,82 @@
+"""The command line end to end: run, results folder, overwrite protection, schema."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.records import COLUMNS, columns_markdown
+from tests.helpers import ROOT
+
+MMC = str(ROOT / "scenarios/examples/mmc.yaml")
+
+
+def test_run_writes_a_complete_results_folder(tmp_path, capsys):
+    out = tmp_path / "mmc"
+    assert main(["run", MMC, "--reps", "3", "--seed", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "wait_mean_min" in printed and str(out) in printed
+    expected = {
+        "summary.csv", "replications.csv", "pools.csv", "matters.csv", "hourly.csv",
+        "events.parquet", "wait_distribution.png", "queue_by_hour.png",
+        "utilization_by_pool.png", "scenario.yaml", "manifest.json",
+    }  # fmt: skip
+    assert {p.name for p in out.iterdir()} == expected
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 1 and manifest["replications"] == 3
+    assert len(manifest["scenario_sha256"]) == 64
+    log = pd.read_parquet(out / "events.parquet")
+    assert list(log.columns) == list(COLUMNS)
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"kpi", "mean", "ci_low", "ci_high"} <= set(summary.columns)
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the resolved scenario reproduces the run
+    assert main(["validate", str(out / "scenario.yaml")]) == 0
+
+
+def test_existing_results_are_never_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "mmc"
+    assert main(["run", MMC, "--reps", "2", "--out", str(out)]) == 0
+    (out / "my-notes.txt").write_text("keep me")
+    assert main(["run", MMC, "--reps", "2", "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "my-notes.txt").read_text() == "keep me"
+    assert main(["run", MMC, "--reps", "2", "--seed", "5", "--out", str(out), "--force"]) == 0
+    assert not (out / "my-notes.txt").exists()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["mmc"]  # no staging folders left
+
+
+def test_a_failure_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
+    import sim.report
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sim.report.plots, "queue_by_hour", broken)
+    out = tmp_path / "mmc"
+    with pytest.raises(RuntimeError):
+        main(["run", MMC, "--reps", "2", "--out", str(out)])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_results_folder_is_named_after_the_scenario(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", MMC, "--reps", "2"]) == 0
+    assert (tmp_path / "results/mmc/summary.csv").exists()
+
+
+def test_schema_is_json_and_lists_the_fields(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"calendar", "demand", "matters", "windows", "extends"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+
+
+def test_event_log_reference_in_docs_is_current():
+    doc = (ROOT / "docs/event-log.md").read_text()
+    assert columns_markdown() in doc
