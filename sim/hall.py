@@ -23,13 +23,15 @@ import simpy
 
 from sim.calendar import MINUTES_PER_DAY
 from sim.demand import draw_day
-from sim.records import LogBuilder
+from sim.records import OUTCOMES, LogBuilder
 from sim.scenario import Scenario
 from sim.streams import streams
 
 __all__ = ["simulate"]
 
 _WAITING, _IN_SERVICE, _GONE = 0, 1, 2
+_SERVED, _ABANDONED, _UNSERVED = (OUTCOMES.index(o) for o in OUTCOMES)
+_NAN = float("nan")
 
 
 class _Pool:
@@ -70,12 +72,12 @@ class _Visitor:
 
 
 class _Ticket:
-    __slots__ = ("labels", "pool", "queue", "service", "state", "ticket_at", "visit", "visitor",
+    __slots__ = ("label", "pool", "queue", "service", "state", "ticket_at", "visit", "visitor",
                  "window")  # fmt: skip
 
-    def __init__(self, visitor, visit, pool, queue, labels, service, ticket_at):
+    def __init__(self, visitor, visit, pool, queue, label, service, ticket_at):
         self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
-        self.labels, self.service, self.ticket_at = labels, service, ticket_at
+        self.label, self.service, self.ticket_at = label, service, ticket_at
         self.state = _WAITING
         self.window: int | None = None if pool.dispatch == "shared_queue" else queue
 
@@ -85,7 +87,7 @@ class _Hall:
         self.scenario, self.rngs = scenario, rngs
         self.env = simpy.Environment()
         self.log = LogBuilder()
-        self._append = self.log.appender()
+        self._add = self.log.rows.append
         self.pools = [
             _Pool(i, name, p.count, p.speed_factor, p.dispatch)
             for i, (name, p) in enumerate(scenario.windows.items())
@@ -97,7 +99,11 @@ class _Hall:
             frozenset(pool_index[name] for name in scenario.pools_serving(m))
             for m in self.matter_ids
         ]
-        self._labels: dict[tuple[int, ...], tuple[str, str]] = {}
+        self.only_pool = [self.pools[next(iter(e))] if len(e) == 1 else None for e in self.eligible]
+        self.labels: list[tuple[str, str, int]] = []  # (matters, departments, n_matters)
+        self._label_index: dict[tuple[int, ...], int] = {}
+        self._single_labels = [self._label((m,)) for m in range(len(self.matter_ids))]
+        self.has_patience = scenario.patience_min is not None
         cal = scenario.calendar
         self.lunch = (cal.lunch.starts_at, cal.lunch.ends_at) if cal.lunch else None
         self.lunch_serves_holders = bool(cal.lunch and cal.lunch.at_start != "pause")
@@ -111,11 +117,14 @@ class _Hall:
             v = draw_day(self.scenario, self.rngs)
             base = day * MINUTES_PER_DAY
             matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
-            work, patience = v.work_min.tolist(), v.patience_min.tolist()
+            work = v.work_min.tolist()
+            patience = v.patience_min.tolist() if self.has_patience else None
             for i, t in enumerate(v.arrival_at.tolist()):
                 yield env.timeout(base + t - env.now)
                 n = n_matters[i]
-                visitor = _Visitor(number, day, env.now, matters[i][:n], work[i][:n], patience[i])
+                visitor = _Visitor(
+                    number, day, env.now, matters[i][:n], work[i][:n], patience and patience[i]
+                )
                 number += 1
                 self._next_visit(visitor)
             if self.send_home:
@@ -151,7 +160,7 @@ class _Hall:
             yield env.timeout(ticket.service)
             pool.busy[w] = False
             ticket.state = _GONE
-            self._record(ticket, start, env.now, "served")
+            self._record(ticket, start, env.now, _SERVED)
             self._next_visit(ticket.visitor)
 
     # -- routing ---------------------------------------------------------------------
@@ -168,43 +177,55 @@ class _Hall:
         assert best is not None
         return best
 
+    def _label(self, group: tuple[int, ...]) -> int:
+        """Index of the (matters, departments) label of a group of matters."""
+        index = self._label_index.get(group)
+        if index is None:
+            departments = dict.fromkeys(self.departments[m] for m in group)
+            label = ("+".join(self.matter_ids[m] for m in group), "+".join(departments))
+            index = self._label_index[group] = len(self.labels)
+            self.labels.append((*label, len(group)))
+        return index
+
     def _next_visit(self, visitor: _Visitor) -> None:
         """Issue the visitor's next ticket, if any matter is left."""
-        if not visitor.remaining:
-            return
         matters = visitor.remaining
-        pool = self._choose_pool(matters)
-        served_here = [k for k, m in enumerate(matters) if pool.index in self.eligible[m]]
-        group = tuple(matters[k] for k in served_here)
-        service = sum(visitor.work[k] for k in served_here) / pool.speed
-        patience = visitor.patience[visitor.visits]
-        visitor.remaining = [m for k, m in enumerate(matters) if k not in served_here]
-        visitor.work = [w for k, w in enumerate(visitor.work) if k not in served_here]
+        if not matters:
+            return
+        if len(matters) == 1:  # the common case, kept fast
+            m = matters[0]
+            pool = self.only_pool[m] or self._choose_pool(matters)
+            service = visitor.work[0] / pool.speed
+            label = self._single_labels[m]
+            visitor.remaining = ()
+        else:
+            pool = self._choose_pool(matters)
+            here = [k for k, m in enumerate(matters) if pool.index in self.eligible[m]]
+            service = sum(visitor.work[k] for k in here) / pool.speed
+            label = self._label(tuple(matters[k] for k in here))
+            visitor.remaining = [m for k, m in enumerate(matters) if k not in here]
+            visitor.work = [w for k, w in enumerate(visitor.work) if k not in here]
+        patience = visitor.patience[visitor.visits] if visitor.patience else None
         visitor.visits += 1
-        labels = self._labels.get(group)
-        if labels is None:
-            departments = dict.fromkeys(self.departments[m] for m in group)
-            labels = ("+".join(self.matter_ids[m] for m in group), "+".join(departments))
-            self._labels[group] = labels
         env = self.env
         qi = pool.queue_for_new_ticket()
-        ticket = _Ticket(visitor, visitor.visits, pool, qi, labels, service, env.now)
+        ticket = _Ticket(visitor, visitor.visits, pool, qi, label, service, env.now)
         if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
             ticket.state = _GONE
-            self._record(ticket, np.nan, env.now, "unserved_at_close")
+            self._record(ticket, _NAN, env.now, _UNSERVED)
             return
         pool.queues[qi].append(ticket)
         pool.waiting[qi] += 1
         if pool.idle[qi]:
             pool.idle[qi].popleft().succeed()
-        if patience != np.inf:
+        if patience is not None:
             env.timeout(patience).callbacks.append(lambda _event: self._abandon(ticket))
 
     def _abandon(self, ticket: _Ticket) -> None:
         if ticket.state == _WAITING:
             ticket.state = _GONE
             ticket.pool.waiting[ticket.queue] -= 1
-            self._record(ticket, np.nan, self.env.now, "abandoned")
+            self._record(ticket, _NAN, self.env.now, _ABANDONED)
 
     def _turn_away_waiting(self) -> None:
         for pool in self.pools:
@@ -212,26 +233,17 @@ class _Hall:
                 for ticket in queue:
                     if ticket.state == _WAITING:
                         ticket.state = _GONE
-                        self._record(ticket, np.nan, self.env.now, "unserved_at_close")
+                        self._record(ticket, _NAN, self.env.now, _UNSERVED)
                 queue.clear()
                 pool.waiting[qi] = 0
 
-    def _record(self, ticket: _Ticket, start: float, end: float, outcome: str) -> None:
+    def _record(self, ticket: _Ticket, start: float, end: float, outcome: int) -> None:
         v = ticket.visitor
-        a = self._append
-        a[0](v.day)
-        a[1](v.number)
-        a[2](ticket.visit)
-        a[3](ticket.labels[0])
-        a[4](ticket.labels[0].count("+") + 1)
-        a[5](ticket.labels[1])
-        a[6](ticket.pool.name)
-        a[7](None if ticket.window is None else ticket.window + 1)
-        a[8](v.arrival)
-        a[9](ticket.ticket_at)
-        a[10](start)
-        a[11](end)
-        a[12](outcome)
+        window = None if ticket.window is None else ticket.window + 1
+        self._add(
+            (v.day, v.number, ticket.visit, ticket.label, ticket.pool.index, window,
+             v.arrival, ticket.ticket_at, start, end, outcome)
+        )  # fmt: skip
 
     def run(self) -> None:
         for pool in self.pools:
@@ -245,4 +257,6 @@ def simulate(scenario: Scenario, seed: int, replication: int) -> pd.DataFrame:
     """Run one replication of a scenario; return its event log."""
     hall = _Hall(scenario, streams(seed, replication))
     hall.run()
-    return hall.log.to_frame(scenario.name, replication)
+    return hall.log.to_frame(
+        scenario.name, replication, hall.labels, [pool.name for pool in hall.pools]
+    )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
 
-__all__ = ["COLUMNS", "OUTCOMES", "LogBuilder", "columns_markdown", "empty_log"]
+__all__ = ["COLUMNS", "OUTCOMES", "LogBuilder", "columns_markdown"]
 
 OUTCOMES = ("served", "abandoned", "unserved_at_close")
 
@@ -40,56 +40,63 @@ COLUMNS: dict[str, tuple[str, str]] = {
 
 
 class LogBuilder:
-    """Column lists the model appends to; no metric is computed here."""
+    """Rows the model appends to; no metric is computed here.
 
-    __slots__ = ("_cols",)
-    _RAW = (
-        "day", "visitor", "visit", "matters", "n_matters", "department", "pool", "window",
-        "arrival", "ticket", "start", "end", "outcome",
-    )  # fmt: skip
+    A row is (day, visitor, visit, label, pool, window, arrival, ticket, start, end,
+    outcome) with absolute times in minutes since day 0, `label` an index into the
+    (matters, departments, n_matters) labels, `pool` an index into the pool names and
+    `outcome` an index into OUTCOMES. Small integers keep the hot loop cheap; names are
+    attached once, as categoricals, in `to_frame`.
+    """
+
+    __slots__ = ("rows",)
 
     def __init__(self) -> None:
-        self._cols: dict[str, list] = {name: [] for name in self._RAW}
+        self.rows: list[tuple] = []
 
-    def appender(self):
-        """Bound `append` methods in _RAW order, for a fast hot loop."""
-        return tuple(self._cols[name].append for name in self._RAW)
-
-    def to_frame(self, scenario: str, replication: int) -> pd.DataFrame:
-        c = self._cols
-        day = np.asarray(c["day"], dtype=np.int64)
-        offset = day * MINUTES_PER_DAY
-        start = np.asarray(c["start"], dtype=float)
-        end = np.asarray(c["end"], dtype=float)
-        ticket = np.asarray(c["ticket"], dtype=float)
-        wait = np.where(np.isnan(start), end, start) - ticket
+    def to_frame(
+        self,
+        scenario: str,
+        replication: int,
+        labels: list[tuple[str, str, int]],
+        pool_names: list[str],
+    ) -> pd.DataFrame:
+        n = len(self.rows)
+        cols = list(zip(*self.rows, strict=True)) if n else [()] * 11
+        day, visitor, visit, label, pool, window, arrival, ticket, start, end, outcome = cols
+        day = np.asarray(day, dtype=np.int32)
+        offset = day.astype(float) * MINUTES_PER_DAY
+        label = np.asarray(label, dtype=np.int64)
+        start, end, ticket = (np.asarray(x, dtype=float) for x in (start, end, ticket))
+        matters, departments, n_matters = (
+            list(x) for x in (zip(*labels, strict=True) if labels else ((), (), ()))
+        )
         frame = pd.DataFrame(
             {
-                "scenario": scenario,
-                "replication": replication,
+                "scenario": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [scenario]),
+                "replication": np.full(n, replication, dtype=np.int32),
                 "day": day,
-                "visitor": c["visitor"],
-                "visit": c["visit"],
-                "matters": c["matters"],
-                "n_matters": c["n_matters"],
-                "department": c["department"],
-                "pool": c["pool"],
-                "window": pd.array(c["window"], dtype="Int32"),
-                "arrival_at": np.asarray(c["arrival"], dtype=float) - offset,
+                "visitor": np.asarray(visitor, dtype=np.int64),
+                "visit": np.asarray(visit, dtype=np.int16),
+                "matters": pd.Categorical.from_codes(label, matters),
+                "n_matters": np.asarray(n_matters, dtype=np.int16)[label],
+                "department": _categorical(np.asarray(departments, dtype=object)[label]),
+                "pool": pd.Categorical.from_codes(np.asarray(pool, dtype=np.int64), pool_names),
+                "window": pd.array(window, dtype="Int32"),
+                "arrival_at": np.asarray(arrival, dtype=float) - offset,
                 "ticket_at": ticket - offset,
                 "start_at": start - offset,
                 "end_at": end - offset,
-                "wait_min": wait,
+                "wait_min": np.where(np.isnan(start), end, start) - ticket,
                 "service_min": end - start,
-                "outcome": pd.Categorical(c["outcome"], categories=OUTCOMES),
+                "outcome": pd.Categorical.from_codes(np.asarray(outcome, dtype=np.int8), OUTCOMES),
             }
         )
-        frame = frame.astype({k: v for k, (v, _) in COLUMNS.items() if k != "outcome"})
         return frame.sort_values(["day", "ticket_at", "visitor"], kind="stable", ignore_index=True)
 
 
-def empty_log() -> pd.DataFrame:
-    return LogBuilder().to_frame("", 0).iloc[0:0]
+def _categorical(values: np.ndarray) -> pd.Categorical:
+    return pd.Categorical(values) if len(values) else pd.Categorical([], categories=[])
 
 
 def columns_markdown() -> str:

@@ -1,0 +1,138 @@
+"""Benchmarks for the core simulator (run on demand, not in the test suite).
+
+    python bench/core.py            # full size
+    python bench/core.py --quick    # a smaller version, a few seconds
+
+1. Customers per second of the full pipeline (model + event log DataFrame) on an M/M/c
+   workload, against a minimal hand-written SimPy M/M/c model on the same workload,
+   measured in the same run; reported as a ratio (aim: >= 0.8).
+2. One simulated year (250 days) of the Quanzhou department scenario: wall time and
+   peak memory of a fresh process (aim: < 60 s, < 2 GB on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim import parse_scenario, simulate  # noqa: E402
+
+SERVERS, MEAN_SERVICE_MIN, RHO = 10, 1.0, 0.9
+
+
+def minimal_simpy_mmc(days: int, seed: int) -> int:
+    """The smallest honest SimPy M/M/c: a source, a Resource, a process per customer.
+    It records nothing."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    windows = simpy.Resource(env, capacity=SERVERS)
+    rate = SERVERS * RHO / MEAN_SERVICE_MIN
+    served = [0]
+
+    def customer(service: float):
+        with windows.request() as request:
+            yield request
+            yield env.timeout(service)
+        served[0] += 1
+
+    def source():
+        horizon = days * 1440
+        while True:
+            yield env.timeout(rng.exponential(1 / rate))
+            if env.now >= horizon:
+                return
+            env.process(customer(rng.exponential(MEAN_SERVICE_MIN)))
+
+    env.process(source())
+    env.run()
+    return served[0]
+
+
+def hallsim_mmc(days: int, seed: int) -> int:
+    rate = SERVERS * RHO / MEAN_SERVICE_MIN
+    scenario = parse_scenario(
+        {
+            "name": "bench-mmc",
+            "calendar": {"opens_at": "00:00", "closes_at": "24:00", "days": days},
+            "demand": {"visitors_per_day": rate * 1440, "arrival_profile": {"00:00": 1}},
+            "matters": {
+                "m": {
+                    "department": "d",
+                    "share": 1,
+                    "service_min": {"dist": "exponential", "mean": MEAN_SERVICE_MIN},
+                }
+            },
+            "windows": {"pool": {"count": SERVERS, "serves": "all"}},
+            "target_wait_min": 5,
+        }
+    )
+    return len(simulate(scenario, seed, 0))
+
+
+def best_of(fn, repeats: int, *args) -> tuple[float, int]:
+    times, count = [], 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        count = fn(*args)
+        times.append(time.perf_counter() - started)
+    return min(times), count
+
+
+YEAR_SCRIPT = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from sim import load_scenario, simulate
+scenario = load_scenario({root!r} + "/scenarios/quanzhou-2021-department.yaml")
+calendar = scenario.calendar.model_copy(update={{"days": {days}}})
+scenario = scenario.model_copy(update={{"calendar": calendar}})
+started = time.perf_counter()
+log = simulate(scenario, 1, 0)
+wall = time.perf_counter() - started
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"days": {days}, "rows": len(log), "visitors": int(log["visitor"].nunique()),
+                  "wall_s": round(wall, 2), "peak_rss_mb": round(peak_mb)}}))
+"""
+
+
+def simulated_year(days: int) -> dict:
+    script = YEAR_SCRIPT.format(root=str(ROOT), days=days)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    args = parser.parse_args()
+    days, repeats, year_days = (2, 2, 10) if args.quick else (15, 3, 250)
+
+    t_min, n_min = best_of(minimal_simpy_mmc, repeats, days, 1)
+    t_ours, n_ours = best_of(hallsim_mmc, repeats, days, 1)
+    ours_rate, min_rate = n_ours / t_ours, n_min / t_min
+    print(f"M/M/{SERVERS} at rho={RHO}, {days} days of 24 h, best of {repeats}:")
+    print(f"  minimal SimPy model : {n_min:>8} customers in {t_min:6.2f} s = {min_rate:>9.0f}/s")
+    print(f"  hallsim + event log : {n_ours:>8} customers in {t_ours:6.2f} s = {ours_rate:>9.0f}/s")
+    print(f"  ratio hallsim / minimal = {ours_rate / min_rate:.2f}  (aim >= 0.8)")
+
+    year = simulated_year(year_days)
+    print(f"Quanzhou department scenario, {year['days']} days in a fresh process:")
+    print(
+        f"  {year['visitors']} visitors, {year['rows']} log rows, "
+        f"wall {year['wall_s']} s (aim < 60), peak RSS {year['peak_rss_mb']} MB (aim < 2048)"
+    )
+
+
+if __name__ == "__main__":
+    main()
