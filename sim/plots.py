@@ -32,7 +32,7 @@ def wait_distribution(log: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def queue_by_hour(hourly_summary: pd.DataFrame, ax: Axes | None = None, top: int = 12) -> Axes:
+def queue_by_hour(hourly_summary: pd.DataFrame, ax: Axes | None = None, top: int = 8) -> Axes:
     """Time-weighted mean queue length per hour of day, one line per pool (the `top`
     pools with the longest peak queue), with 95% CI bands."""
     ax = _axes(ax)
