@@ -24,7 +24,7 @@ class DayVisitors:
     matters: np.ndarray  # (n, k_max) matter indices in the order the visitor will take them
     n_matters: np.ndarray  # (n,)
     work_min: np.ndarray  # (n, k_max) specialist service time of each matter
-    patience_min: np.ndarray  # (n, k_max) patience at each queue visit; inf if none
+    patience_min: np.ndarray | None  # (n, k_max) patience at each queue visit; None: endless
 
 
 def arrival_times(
@@ -72,9 +72,7 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     for index, matter in enumerate(matter_list):
         mask = matters == index
         work[mask] = matter.service_min.quantile(u_work[mask])
-    u_patience = rngs["patience"].random((n, k_max))
-    if scenario.patience_min is None:
-        patience = np.full((n, k_max), np.inf)
-    else:
-        patience = scenario.patience_min.quantile(u_patience)
+    patience = None
+    if scenario.patience_min is not None:
+        patience = scenario.patience_min.quantile(rngs["patience"].random((n, k_max)))
     return DayVisitors(arrival_at, matters, n_matters, work, patience)

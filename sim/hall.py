@@ -103,7 +103,6 @@ class _Hall:
         self.labels: list[tuple[str, str, int]] = []  # (matters, departments, n_matters)
         self._label_index: dict[tuple[int, ...], int] = {}
         self._single_labels = [self._label((m,)) for m in range(len(self.matter_ids))]
-        self.has_patience = scenario.patience_min is not None
         cal = scenario.calendar
         self.lunch = (cal.lunch.starts_at, cal.lunch.ends_at) if cal.lunch else None
         self.lunch_serves_holders = bool(cal.lunch and cal.lunch.at_start != "pause")
@@ -118,13 +117,14 @@ class _Hall:
             base = day * MINUTES_PER_DAY
             matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
             work = v.work_min.tolist()
-            patience = v.patience_min.tolist() if self.has_patience else None
+            patience = None if v.patience_min is None else v.patience_min.tolist()
             for i, t in enumerate(v.arrival_at.tolist()):
                 yield env.timeout(base + t - env.now)
                 n = n_matters[i]
                 visitor = _Visitor(
-                    number, day, env.now, matters[i][:n], work[i][:n], patience and patience[i]
-                )
+                    number, day, env.now, matters[i][:n], work[i][:n],
+                    None if patience is None else patience[i],
+                )  # fmt: skip
                 number += 1
                 self._next_visit(visitor)
             if self.send_home:
@@ -205,7 +205,7 @@ class _Hall:
             label = self._label(tuple(matters[k] for k in here))
             visitor.remaining = [m for k, m in enumerate(matters) if k not in here]
             visitor.work = [w for k, w in enumerate(visitor.work) if k not in here]
-        patience = visitor.patience[visitor.visits] if visitor.patience else None
+        patience = None if visitor.patience is None else visitor.patience[visitor.visits]
         visitor.visits += 1
         env = self.env
         qi = pool.queue_for_new_ticket()
