@@ -69,6 +69,19 @@ def _print_summary(summary, stream) -> None:
         print(f"{kpi + mark:<24}{row['mean']:>12.4g}   {ci}", file=stream)
 
 
+def _print_pools(pools_summary, stream, top: int = 8) -> None:
+    wide = pools_summary.pivot(index="pool", columns="kpi", values="mean")
+    wide = wide.sort_values("wait_mean_min", ascending=False).head(top)
+    print(f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
+          f"{'wait p90':>10}{'utilization':>13}", file=stream)  # fmt: skip
+    for pool, row in wide.iterrows():
+        print(
+            f"{pool:<28}{row['visits']:>8.0f}{row['wait_mean_min']:>11.2f}"
+            f"{row['wait_p90_min']:>10.2f}{row['utilization']:>13.2f}",
+            file=stream,
+        )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     # heavy imports (pandas, matplotlib) only where a run needs them
     from sim.experiment import run
@@ -82,6 +95,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     folder = write_results(result, out, force=args.force, wall_time_s=time.perf_counter() - started)
     print(f"{scenario.name}: {args.reps} replications, seed {args.seed}")
     _print_summary(result.summary, sys.stdout)
+    if len(scenario.windows) > 1:
+        _print_pools(result.pools_summary, sys.stdout)
     print(f"results in {folder}/")
     return 0
 

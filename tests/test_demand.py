@@ -57,3 +57,16 @@ def test_matter_mix_and_count_per_visitor_match_the_scenario():
     shares = np.array([m.share for m in scenario.matters.values()])
     counts = np.bincount(singles, minlength=len(shares))
     assert stats.chisquare(counts, len(singles) * shares).pvalue > 0.001
+
+
+def test_the_model_admits_exactly_the_drawn_arrivals_at_their_times():
+    """Through the whole pipeline: first-visit arrival times in the log are the drawn ones."""
+    from sim import simulate
+
+    scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-department.yaml")
+    log = simulate(scenario, 8, 0)
+    drawn = draw_day(scenario, streams(8, 0)).arrival_at
+    first = log[log["visit"] == 1].sort_values("visitor")["arrival_at"].to_numpy()
+    np.testing.assert_allclose(first, drawn)
+    hours = np.histogram(first, bins=np.arange(480, 1021, 60))[0]
+    assert hours[4:6].sum() == 0  # 12:00-14:00: nobody comes during lunch (weight 0)

@@ -95,3 +95,22 @@ def test_summarize_gives_the_t_interval():
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((2 - half, 2 + half))
     single = summarize(table.iloc[:1]).iloc[0]
     assert np.isnan(single["half_width"])  # one replication: no interval, not a zero one
+
+
+def test_every_kpi_is_documented():
+    from pathlib import Path
+
+    from sim import matter_table
+
+    doc = (Path(__file__).resolve().parent.parent / "docs/kpis.md").read_text()
+    log = hand_log()
+    tables = [
+        replication_table(log, CAPACITY),
+        pool_table(log, CAPACITY),
+        matter_table(log, CAPACITY),
+        hourly_table(log, CAPACITY),
+    ]
+    keys = {"scenario", "replication", "pool", "matter", "hour"}
+    for table in tables:
+        for kpi in set(table.columns) - keys:
+            assert f"`{kpi}`" in doc, f"{kpi} is not in docs/kpis.md"
