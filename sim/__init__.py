@@ -5,10 +5,12 @@ result = run(load_scenario("scenarios/quanzhou-2021-department.yaml"), reps=20)
 result.summary        # KPIs, mean and 95% CI across replications
 """
 
-from sim.errors import ResultsExistError
+from sim.compare import Comparison, compare
+from sim.errors import ResultsExistError, ScenarioError
+from sim.executors import make_executor
 from sim.experiment import RunResult, analyse, run, simulate_replications
 from sim.hall import simulate
-from sim.loader import ScenarioError, load_scenario, parse_scenario
+from sim.loader import load_scenario, parse_scenario
 from sim.metrics import (
     Capacity,
     hourly_table,
@@ -20,19 +22,27 @@ from sim.metrics import (
 from sim.records import COLUMNS
 from sim.report import write_results
 from sim.scenario import Scenario
+from sim.sizing import SizingResult, Target, size
 from sim.streams import DEFAULT_SEED
+from sim.sweep import SweepResult, sweep, with_settings
 
 __all__ = [
     "COLUMNS",
     "DEFAULT_SEED",
     "Capacity",
+    "Comparison",
     "ResultsExistError",
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SizingResult",
+    "SweepResult",
+    "Target",
     "analyse",
+    "compare",
     "hourly_table",
     "load_scenario",
+    "make_executor",
     "matter_table",
     "parse_scenario",
     "pool_table",
@@ -40,6 +50,9 @@ __all__ = [
     "run",
     "simulate",
     "simulate_replications",
+    "size",
     "summarize",
+    "sweep",
+    "with_settings",
     "write_results",
 ]

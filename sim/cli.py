@@ -1,21 +1,38 @@
 """`hallsim` command line: thin wrappers over the public API.
 
-Exit status: 0 success, 2 bad input (scenario file, arguments, existing results),
-1 anything unexpected.
+Exit status: 0 success; 1 `regress` found drifted KPIs (or something unexpected);
+2 bad input (scenario file, arguments, target, existing results).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from sim.compare import compare
 from sim.errors import ResultsExistError, ScenarioError
+from sim.executors import Executor, make_executor
+from sim.experiment import imprecise_kpis, progress_enabled, run
 from sim.loader import load_scenario
+from sim.metrics import HEADLINE_KPIS
+from sim.regress import check, measure
+from sim.report import (
+    check_destination,
+    write_comparison,
+    write_results,
+    write_sizing,
+    write_sweep,
+)
 from sim.scenario import Scenario
+from sim.sizing import Target, TargetUnreachable, size
 from sim.streams import DEFAULT_SEED
+from sim.sweep import parse_setting, sweep
 
 __all__ = ["main"]
 
@@ -33,11 +50,51 @@ _SHOWN = (
 )
 
 
+class UsageError(Exception):
+    """Arguments that cannot work together."""
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be a whole number >= 1")
     return value
+
+
+def _reps(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1, e.g. 0.05")
+    return value
+
+
+def _execution_options(parser: argparse.ArgumentParser, reps_default: int, reps_type=None) -> None:
+    parser.add_argument(
+        "--reps", type=reps_type or _positive_int, default=reps_default,
+        help=f"replications ({reps_default})",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument(
+        "--jobs", type=_positive_int, default=os.cpu_count() or 1,
+        help="local worker processes (default: all cores)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--executor", choices=["local", "dask"], default="local",
+        help="where replications run (dask needs --scheduler)",
+    )  # fmt: skip
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:8786")
+    parser.add_argument("--out", type=Path, help="results folder")
+    parser.add_argument("--force", action="store_true", help="replace an existing results folder")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,59 +102,210 @@ def _parser() -> argparse.ArgumentParser:
         prog="hallsim", description="Simulate government service halls and their reforms."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p_run = sub.add_parser("run", help="simulate a scenario and write a results folder")
-    p_run.add_argument("scenario", type=Path)
-    p_run.add_argument("--reps", type=_positive_int, default=10, help="replications (10)")
-    p_run.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
-    p_run.add_argument("--out", type=Path, help="results folder (results/<scenario name>)")
-    p_run.add_argument("--force", action="store_true", help="replace an existing results folder")
-    p_val = sub.add_parser("validate", help="check scenario files without running them")
-    p_val.add_argument("scenarios", type=Path, nargs="+")
+
+    p = sub.add_parser("run", help="simulate a scenario and write a results folder")
+    p.add_argument("scenario", type=Path)
+    _execution_options(p, 10, _reps)
+    p.add_argument(
+        "--precision", type=_share, default=None,
+        help="with --reps auto: relative CI half-width to reach on headline KPIs (0.05)",
+    )  # fmt: skip
+    p.add_argument("--max-reps", type=_positive_int, default=200, help="cap for --reps auto")
+
+    p = sub.add_parser("compare", help="compare scenarios on common random numbers")
+    p.add_argument("scenarios", type=Path, nargs="+", help="baseline first, then alternatives")
+    _execution_options(p, 20)
+
+    p = sub.add_parser("sweep", help="vary scenario fields and run every point")
+    p.add_argument("scenario", type=Path)
+    p.add_argument(
+        "--set", dest="settings", action="append", required=True, metavar="PATH=V1,V2",
+        help="a field and its values, e.g. windows.comprehensive.count=80,85,91 (repeatable)",
+    )  # fmt: skip
+    _execution_options(p, 10)
+
+    p = sub.add_parser("size", help="fewest windows that meet a service target")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "service_level>=0.9"')
+    p.add_argument("--pool", help="size only this pool, on the hall-wide KPI")
+    p.add_argument("--max-windows", type=_positive_int, default=1000, help="cap per pool")
+    _execution_options(p, 10)
+
+    p = sub.add_parser("regress", help="re-run the reference scenarios; fail on drifted KPIs")
+    p.add_argument("--baseline", type=Path, default=Path("results/baseline"))
+    p.add_argument("--update", action="store_true", help="measure and store a new baseline")
+    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
+
+    p = sub.add_parser("validate", help="check scenario files without running them")
+    p.add_argument("scenarios", type=Path, nargs="+")
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
 
 
-def _print_summary(summary, stream) -> None:
-    from sim.metrics import HEADLINE_KPIS
-
+# -- printing ----------------------------------------------------------------------------
+def _print_summary(summary) -> None:
     rows = summary.set_index("kpi")
-    print(f"{'kpi':<24}{'mean':>12}   95% CI", file=stream)
+    print(f"{'kpi':<24}{'mean':>12}   95% CI")
     for kpi in _SHOWN:
         row = rows.loc[kpi]
         ci = "" if row.isna()["half_width"] else f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
         mark = " *" if kpi in HEADLINE_KPIS else ""
-        print(f"{kpi + mark:<24}{row['mean']:>12.4g}   {ci}", file=stream)
+        print(f"{kpi + mark:<24}{row['mean']:>12.4g}   {ci}")
 
 
-def _print_pools(pools_summary, stream, top: int = 8) -> None:
+def _print_pools(pools_summary, top: int = 8) -> None:
     wide = pools_summary.pivot(index="pool", columns="kpi", values="mean")
     wide = wide.sort_values("wait_mean_min", ascending=False).head(top)
     print(f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
-          f"{'wait p90':>10}{'utilization':>13}", file=stream)  # fmt: skip
+          f"{'wait p90':>10}{'utilization':>13}")  # fmt: skip
     for pool, row in wide.iterrows():
         print(
             f"{pool:<28}{row['visits']:>8.0f}{row['wait_mean_min']:>11.2f}"
-            f"{row['wait_p90_min']:>10.2f}{row['utilization']:>13.2f}",
-            file=stream,
+            f"{row['wait_p90_min']:>10.2f}{row['utilization']:>13.2f}"
         )
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    # heavy imports (pandas, matplotlib) only where a run needs them
-    from sim.experiment import run
-    from sim.report import check_destination, write_results
+def _print_differences(frame, key: str | None = None, top: int | None = None) -> None:
+    rows = frame if top is None else frame.reindex(frame["diff"].abs().sort_values().index[::-1])
+    rows = rows if top is None else rows.head(top)
+    label = key or "kpi"
+    print(f"{label:<24}{'scenario':<30}{'baseline':>10}{'now':>10}{'change':>10}   CI")
+    for _, r in rows.iterrows():
+        flag = " *" if r["significant"] else ""
+        print(
+            f"{str(r[label])[:23]:<24}{str(r['scenario'])[:29]:<30}{r['baseline_mean']:>10.4g}"
+            f"{r['mean']:>10.4g}{r['diff']:>+10.4g}   [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}"
+        )
 
-    scenario = load_scenario(args.scenario)
-    out = args.out or Path("results") / scenario.name
+
+# -- commands ----------------------------------------------------------------------------
+def _executor(args: argparse.Namespace) -> Executor:
+    if args.executor == "dask" and not args.scheduler:
+        raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+    scheduler = args.scheduler if args.executor == "dask" or args.scheduler else None
+    return make_executor(args.jobs, scheduler)
+
+
+def _out(args: argparse.Namespace, default: str) -> Path:
+    out = args.out or Path("results") / default
     check_destination(out, args.force)
+    return out
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.precision is not None and args.reps != "auto":
+        raise UsageError("--precision goes with --reps auto")
+    scenario = load_scenario(args.scenario)
+    out = _out(args, scenario.name)
+    auto = args.reps == "auto"
+    precision = (args.precision or 0.05) if auto else None
     started = time.perf_counter()
-    result = run(scenario, reps=args.reps, seed=args.seed)
-    folder = write_results(result, out, force=args.force, wall_time_s=time.perf_counter() - started)
-    print(f"{scenario.name}: {args.reps} replications, seed {args.seed}")
-    _print_summary(result.summary, sys.stdout)
+    with _executor(args) as executor:
+        result = run(
+            scenario, 5 if auto else args.reps, args.seed, executor,
+            precision=precision, max_reps=args.max_reps, progress=progress_enabled(),
+        )  # fmt: skip
+    note = ""
+    if auto:
+        loose = imprecise_kpis(result.kpis, precision)
+        note = (
+            f"Precision {precision:.0%} reached." if not loose else
+            f"Precision {precision:.0%} NOT reached after {result.replications} replications "
+            f"(cap --max-reps): " + ", ".join(f"{k} ±{h:.3g}" for k, h in loose.items())
+        )  # fmt: skip
+    wall = time.perf_counter() - started
+    folder = write_results(result, out, force=args.force, wall_time_s=wall, note=note)
+    print(f"{scenario.name}: {result.replications} replications, seed {args.seed}. {note}")
+    _print_summary(result.summary)
     if len(scenario.windows) > 1:
-        _print_pools(result.pools_summary, sys.stdout)
-    print(f"results in {folder}/")
+        _print_pools(result.pools_summary)
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    if len(args.scenarios) < 2:
+        raise UsageError("compare needs at least two scenario files")
+    scenarios = [load_scenario(path) for path in args.scenarios]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UsageError(f"scenario names must differ: {names}")
+    out = _out(args, "compare-" + "-vs-".join(names))
+    started = time.perf_counter()
+    with _executor(args) as executor:
+        comparison = compare(scenarios, args.reps, args.seed, executor, progress_enabled())
+    folder = write_comparison(comparison, out, args.force, time.perf_counter() - started)
+    print(
+        f"baseline {comparison.baseline}; {args.reps} paired replications, seed {args.seed}; "
+        f"{comparison.confidence:.1%} CIs; * = significant change"
+    )
+    overall = comparison.overall
+    _print_differences(overall[overall["kpi"].isin(_SHOWN)])
+    by_matter = comparison.by_matter
+    if not by_matter.empty:
+        print("\nmean wait per visit by matter (largest changes):")
+        _print_differences(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter", top=10)
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    grid = dict(parse_setting(text) for text in args.settings)
+    out = _out(args, f"sweep-{scenario.name}")
+    started = time.perf_counter()
+    with _executor(args) as executor:
+        result = sweep(scenario, grid, args.reps, args.seed, executor, progress_enabled())
+    folder = write_sweep(result, out, args.force, time.perf_counter() - started)
+    wide = result.table[result.table["kpi"].isin(["wait_mean_min", "wait_p90_min",
+                                                  "service_level", "utilization"])]  # fmt: skip
+    print(wide.pivot_table(index=result.settings, columns="kpi", values="mean").to_string())
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
+def _cmd_size(args: argparse.Namespace) -> int:
+    target = Target.parse(args.target)
+    scenario = load_scenario(args.scenario)
+    out = _out(args, f"size-{scenario.name}")
+    started = time.perf_counter()
+    with _executor(args) as executor:
+        result = size(
+            scenario, target, args.reps, args.seed, args.pool, executor,
+            max_windows=args.max_windows, progress=progress_enabled(),
+        )  # fmt: skip
+    folder = write_sizing(result, out, args.force, time.perf_counter() - started)
+    table = result.table()
+    columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
+               f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip
+    print(table[columns].round(2).to_string(index=False))
+    print(
+        f"\n{scenario.name}: {result.windows} windows meet {target} "
+        f"({'per visitor' if result.level == 'hall' else 'per visit at every pool'}; "
+        f"upper/lower 95% CI bound on the right side, {args.reps} replications); "
+        f"{result.current_windows} now, saving {result.current_windows - result.windows}."
+    )
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
+def _cmd_regress(args: argparse.Namespace) -> int:
+    kpis_file = args.baseline / "kpis.csv"
+    with make_executor(args.jobs) as executor:
+        current = measure(args.baseline, executor)
+    if args.update:
+        current.to_csv(kpis_file, index=False)
+        print(f"baseline updated: {kpis_file} ({len(current)} KPIs)")
+        return 0
+    if not kpis_file.exists():
+        raise UsageError(f"no {kpis_file}; create it with: hallsim regress --update")
+    report = check(pd.read_csv(kpis_file), current)
+    drifted = report[report["drifted"]]
+    print(f"{len(report)} KPIs checked against {kpis_file}; {len(drifted)} drifted")
+    if len(drifted):
+        print(drifted.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print("if the change is intended: hallsim regress --update, and commit kpis.csv")
+        return 1
     return 0
 
 
@@ -121,13 +329,26 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {
+    "run": _cmd_run,
+    "compare": _cmd_compare,
+    "sweep": _cmd_sweep,
+    "size": _cmd_size,
+    "regress": _cmd_regress,
+    "validate": _cmd_validate,
+    "schema": _cmd_schema,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"run": _cmd_run, "validate": _cmd_validate, "schema": _cmd_schema}[args.command]
     try:
-        return command(args)
-    except (ScenarioError, ResultsExistError) as exc:
+        return COMMANDS[args.command](args)
+    except (ScenarioError, ResultsExistError, UsageError) as exc:
         print(f"hallsim: error: {exc}", file=sys.stderr)
+        return 2
+    except TargetUnreachable as exc:
+        print(f"hallsim: error: target cannot be met: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hallsim: interrupted; nothing was written", file=sys.stderr)

@@ -64,3 +64,43 @@ def utilization_by_pool(pools_summary: pd.DataFrame, ax: Axes | None = None) -> 
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     return ax
+
+
+def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None = None) -> Axes:
+    """Paired differences (alternative - baseline) of one KPI by `key`, with CI bars."""
+    ax = _axes(ax)
+    rows = differences[differences["kpi"] == kpi] if not differences.empty else differences
+    for scenario, group in rows.groupby("scenario", sort=False) if len(rows) else []:
+        positions = np.arange(len(group))
+        err = np.vstack([group["diff"] - group["ci_low"], group["ci_high"] - group["diff"]])
+        ax.errorbar(
+            positions, group["diff"], yerr=np.nan_to_num(err), fmt="o", capsize=3, label=scenario
+        )
+        ax.set_xticks(positions, [str(v) for v in group[key]], rotation=45, ha="right")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(xlabel=key, ylabel=f"change in {kpi}")
+    ax.grid(alpha=0.3)
+    if len(rows):
+        ax.legend(fontsize="small")
+    return ax
+
+
+def sweep_kpis(
+    table: pd.DataFrame,
+    settings: list[str],
+    kpis: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "service_level", "utilization"),
+) -> Axes:
+    """Headline KPIs against the first varied setting (one line per other combination)."""
+    _fig, axes = plt.subplots(1, len(kpis), figsize=(4 * len(kpis), 3.8))
+    x, others = settings[0], settings[1:]
+    for ax, kpi in zip(axes, kpis, strict=True):
+        rows = table[table["kpi"] == kpi]
+        groups = rows.groupby(others, sort=False) if others else [("", rows)]
+        for label, group in groups:
+            err = (group["mean"] - group["ci_low"]).fillna(0)
+            ax.errorbar(group[x], group["mean"], yerr=err, marker="o", capsize=3, label=str(label))
+        ax.set(xlabel=x.split(".")[-1] if len(x) > 20 else x, title=kpi)
+        ax.grid(alpha=0.3)
+        if others:
+            ax.legend(fontsize="small", title=",".join(others))
+    return axes[0]

@@ -1,29 +1,51 @@
-"""Writes a results folder; the only module that writes files.
+"""Writes results folders; the only module that writes files.
 
 Everything goes to a temporary folder beside the destination and is moved into place at
 the end, so an interrupted or failed run leaves nothing half-written, and an earlier
-result is only replaced when the caller says `force`.
+result is only replaced when the caller says `force`. Every folder gets a manifest and a
+self-contained `report.html` a planner can open without a terminal.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
+import io
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import yaml
 
 from sim import plots
+from sim.compare import Comparison
 from sim.errors import ResultsExistError
 from sim.experiment import RunResult
 from sim.scenario import Scenario
+from sim.sizing import SizingResult
+from sim.sweep import SweepResult
 
-__all__ = ["check_destination", "scenario_hash", "write_results"]
+__all__ = [
+    "check_destination",
+    "scenario_hash",
+    "write_comparison",
+    "write_results",
+    "write_sizing",
+    "write_sweep",
+]
+
+_HEADLINE = ["visitors", "served", "abandoned", "wait_mean_min", "wait_p90_min",
+             "service_level", "time_in_hall_mean_min", "windows", "utilization",
+             "overtime_min"]  # fmt: skip
 
 
 def _version() -> str:
@@ -50,45 +72,15 @@ def check_destination(out: Path, force: bool) -> None:
         )
 
 
-def _save(ax, path: Path) -> None:
-    fig = ax.figure
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _write_all(result: RunResult, folder: Path, wall_time_s: float) -> None:
-    result.summary.to_csv(folder / "summary.csv", index=False)
-    result.kpis.to_csv(folder / "replications.csv", index=False)
-    result.pools_summary.to_csv(folder / "pools.csv", index=False)
-    result.matters_summary.to_csv(folder / "matters.csv", index=False)
-    result.hourly_summary.to_csv(folder / "hourly.csv", index=False)
-    result.log.to_parquet(folder / "events.parquet", index=False)
-    _save(plots.wait_distribution(result.log), folder / "wait_distribution.png")
-    _save(plots.queue_by_hour(result.hourly_summary), folder / "queue_by_hour.png")
-    _save(plots.utilization_by_pool(result.pools_summary), folder / "utilization_by_pool.png")
-    resolved = yaml.safe_dump(scenario_dict(result.scenario), sort_keys=False, allow_unicode=True)
-    (folder / "scenario.yaml").write_text(resolved, encoding="utf-8")
-    manifest = {
-        "hallsim_version": _version(),
-        "scenario": result.scenario.name,
-        "scenario_sha256": scenario_hash(result.scenario),
-        "seed": result.seed,
-        "replications": result.replications,
-        "wall_time_s": round(wall_time_s, 3),
-        "files": sorted(p.name for p in folder.iterdir()),
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def write_results(result: RunResult, out: Path, force: bool = False, wall_time_s: float = 0.0):
-    """Write the results folder atomically; return its path."""
+@contextmanager
+def _staged(out: Path, force: bool) -> Iterator[Path]:
+    """A staging folder that replaces `out` only if the block completes."""
     out = Path(out)
     check_destination(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        _write_all(result, staging, wall_time_s)
+        yield staging
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, retired / out.name)
@@ -99,4 +91,304 @@ def write_results(result: RunResult, out: Path, force: bool = False, wall_time_s
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out
+
+
+# -- figures and HTML -------------------------------------------------------------------
+class _Page:
+    """Collects sections of a self-contained HTML report (images inlined as base64)."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.parts: list[str] = []
+
+    def heading(self, text: str) -> None:
+        self.parts.append(f"<h2>{html.escape(text)}</h2>")
+
+    def text(self, text: str) -> None:
+        self.parts.append(f"<p>{html.escape(text)}</p>")
+
+    def items(self, title: str, lines: list[str] | tuple[str, ...]) -> None:
+        if lines:
+            body = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            self.parts.append(f"<h3>{html.escape(title)}</h3><ul>{body}</ul>")
+
+    def table(self, frame: pd.DataFrame, css_class: str = "kpis") -> None:
+        self.parts.append(
+            frame.to_html(index=False, classes=css_class, float_format=lambda v: f"{v:.4g}",
+                          na_rep="", border=0)
+        )  # fmt: skip
+
+    def figure(self, png: bytes, caption: str) -> None:
+        data = base64.b64encode(png).decode()
+        self.parts.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+    def render(self) -> str:
+        style = (
+            "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}"
+            "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
+            "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+            "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
+            "img{max-width:100%}figcaption{color:#555;font-size:0.9em}"
+        )
+        # data-figures-loaded: set once the browser has decoded every figure (tests read it)
+        script = (
+            "window.addEventListener('load',function(){var i=document.images,n=0;"
+            "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
+            "document.body.setAttribute('data-figures-loaded',n+'/'+i.length);});"
+        )
+        return (
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(self.title)}</title><style>{style}</style>"
+            f"<script>{script}</script></head><body><h1>{html.escape(self.title)}</h1>"
+            + "".join(self.parts)
+            + f"<footer><p>hallsim {html.escape(_version())}</p></footer></body></html>"
+        )
+
+
+def _png(ax) -> bytes:
+    fig = ax.figure
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _save_figures(folder: Path, page: _Page, figures: dict[str, tuple[Any, str]]) -> None:
+    for name, (ax, caption) in figures.items():
+        png = _png(ax)
+        (folder / name).write_bytes(png)
+        page.figure(png, caption)
+
+
+def _with_ci(summary: pd.DataFrame, kpis: list[str] | None = None) -> pd.DataFrame:
+    rows = summary if kpis is None else summary[summary["kpi"].isin(kpis)]
+    out = rows.copy()
+    out["95% CI"] = [
+        "" if pd.isna(h) else f"[{lo:.4g}, {hi:.4g}]"
+        for lo, hi, h in zip(rows["ci_low"], rows["ci_high"], rows["half_width"], strict=True)
+    ]
+    return out.drop(columns=["ci_low", "ci_high", "half_width"])
+
+
+def _scenario_sections(page: _Page, scenario: Scenario) -> None:
+    page.heading(f"Scenario {scenario.name}")
+    if scenario.description:
+        page.text(scenario.description.strip())
+    page.items("Published facts used (sources)", scenario.sources)
+    page.items("Assumptions (not published: check them)", scenario.assumptions)
+
+
+def _manifest(folder: Path, **fields: Any) -> None:
+    fields = {"hallsim_version": _version(), **fields}
+    fields["files"] = [*sorted(p.name for p in folder.iterdir()), "manifest.json"]
+    (folder / "manifest.json").write_text(json.dumps(fields, indent=2, default=str) + "\n")
+
+
+def _write_scenario(folder: Path, scenario: Scenario, name: str = "scenario.yaml") -> None:
+    text = yaml.safe_dump(scenario_dict(scenario), sort_keys=False, allow_unicode=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+# -- one run -----------------------------------------------------------------------------
+def write_results(
+    result: RunResult, out: Path, force: bool = False, wall_time_s: float = 0.0, note: str = ""
+) -> Path:
+    """Write the results folder of one run atomically; return its path."""
+    with _staged(out, force) as folder:
+        result.summary.to_csv(folder / "summary.csv", index=False)
+        result.kpis.to_csv(folder / "replications.csv", index=False)
+        result.pools_summary.to_csv(folder / "pools.csv", index=False)
+        result.matters_summary.to_csv(folder / "matters.csv", index=False)
+        result.hourly_summary.to_csv(folder / "hourly.csv", index=False)
+        result.log.to_parquet(folder / "events.parquet", index=False)
+        page = _Page(f"hallsim run: {result.scenario.name}")
+        page.text(
+            f"{result.replications} replications, seed {result.seed}. Means with 95% "
+            "confidence intervals across replications." + (f" {note}" if note else "")
+        )
+        page.heading("Key figures")
+        page.table(_with_ci(result.summary, _HEADLINE))
+        page.heading("Figures")
+        _save_figures(
+            folder,
+            page,
+            {
+                "wait_distribution.png": (plots.wait_distribution(result.log), "Waits per visit"),
+                "queue_by_hour.png": (
+                    plots.queue_by_hour(result.hourly_summary),
+                    "People waiting through the day (time-weighted), by pool",
+                ),
+                "utilization_by_pool.png": (
+                    plots.utilization_by_pool(result.pools_summary),
+                    "Utilization of each pool's windows",
+                ),
+            },
+        )
+        page.heading("By pool (per visit)")
+        pools = result.pools_summary
+        page.table(pools[pools["kpi"].isin(["visits", "wait_mean_min", "wait_p90_min",
+                                            "service_level", "utilization"])]
+                   .pivot(index="pool", columns="kpi", values="mean").reset_index())  # fmt: skip
+        _scenario_sections(page, result.scenario)
+        (folder / "report.html").write_text(page.render(), encoding="utf-8")
+        _write_scenario(folder, result.scenario)
+        _manifest(
+            folder,
+            command="run",
+            scenario=result.scenario.name,
+            scenario_sha256=scenario_hash(result.scenario),
+            seed=result.seed,
+            replications=result.replications,
+            wall_time_s=round(wall_time_s, 3),
+        )
+    return Path(out)
+
+
+# -- comparison --------------------------------------------------------------------------
+def write_comparison(
+    comparison: Comparison, out: Path, force: bool = False, wall_time_s: float = 0.0
+) -> Path:
+    with _staged(out, force) as folder:
+        comparison.overall.to_csv(folder / "compare.csv", index=False)
+        comparison.by_matter.to_csv(folder / "compare_matters.csv", index=False)
+        comparison.by_pool.to_csv(folder / "compare_pools.csv", index=False)
+        comparison.by_hour.to_csv(folder / "compare_hourly.csv", index=False)
+        pd.concat([r.summary for r in comparison.results]).to_csv(
+            folder / "summary.csv", index=False
+        )
+        names = [r.scenario.name for r in comparison.results]
+        page = _Page(f"hallsim compare: {' vs '.join(names)}")
+        page.text(
+            f"All scenarios ran on the same visitors (common random numbers, seed "
+            f"{comparison.results[0].seed}, {comparison.results[0].replications} replications). "
+            f"Differences are alternative minus baseline ({comparison.baseline}), paired by "
+            f"replication, with {comparison.confidence:.1%} confidence intervals"
+            + (" (Bonferroni-adjusted)." if len(names) > 2 else ".")
+        )
+        page.heading("Key figures: differences")
+        overall = comparison.overall[comparison.overall["kpi"].isin(_HEADLINE)]
+        page.table(overall.drop(columns=["baseline"]))
+        page.heading("Figures")
+        _save_figures(
+            folder,
+            page,
+            {
+                "compare_matters.png": (
+                    plots.difference_by(comparison.by_matter, "matter", "wait_mean_min"),
+                    "Change in mean wait per visit, by matter (with CI)",
+                ),
+                "compare_hourly.png": (
+                    plots.difference_by(comparison.by_hour, "hour", "queue_length_mean"),
+                    "Change in people waiting in the hall, by hour (with CI)",
+                ),
+                "wait_distribution.png": (
+                    plots.wait_distribution(pd.concat([r.log for r in comparison.results])),
+                    "Waits per visit, all scenarios",
+                ),
+            },
+        )
+        page.heading("By matter: mean wait per visit")
+        by_matter = comparison.by_matter
+        page.table(by_matter[by_matter["kpi"] == "wait_mean_min"].drop(columns=["baseline"]))
+        for result in comparison.results:
+            _scenario_sections(page, result.scenario)
+            _write_scenario(folder, result.scenario, f"scenario-{result.scenario.name}.yaml")
+        (folder / "report.html").write_text(page.render(), encoding="utf-8")
+        _manifest(
+            folder,
+            command="compare",
+            scenarios={r.scenario.name: scenario_hash(r.scenario) for r in comparison.results},
+            seed=comparison.results[0].seed,
+            replications=comparison.results[0].replications,
+            confidence=comparison.confidence,
+            wall_time_s=round(wall_time_s, 3),
+        )
+    return Path(out)
+
+
+# -- sweep -------------------------------------------------------------------------------
+def write_sweep(result: SweepResult, out: Path, force: bool = False, wall_time_s: float = 0.0):
+    with _staged(out, force) as folder:
+        result.table.to_csv(folder / "sweep.csv", index=False)
+        scenario = result.results[0].scenario
+        page = _Page(f"hallsim sweep: {scenario.name}")
+        page.text(
+            f"Varied: {', '.join(result.settings)}. Every point ran on the same visitors "
+            f"(seed {result.results[0].seed}, {result.results[0].replications} replications)."
+        )
+        page.heading("Figures")
+        _save_figures(
+            folder,
+            page,
+            {
+                "sweep.png": (
+                    plots.sweep_kpis(result.table, result.settings),
+                    "KPIs against the varied value",
+                )
+            },
+        )
+        page.heading("Results")
+        headline = result.table[result.table["kpi"].isin(_HEADLINE)]
+        page.table(headline)
+        _scenario_sections(page, scenario)
+        (folder / "report.html").write_text(page.render(), encoding="utf-8")
+        _manifest(
+            folder,
+            command="sweep",
+            scenario=scenario.name,
+            settings=result.settings,
+            points=result.points,
+            seed=result.results[0].seed,
+            replications=result.results[0].replications,
+            wall_time_s=round(wall_time_s, 3),
+        )
+    return Path(out)
+
+
+# -- sizing ------------------------------------------------------------------------------
+def write_sizing(result: SizingResult, out: Path, force: bool = False, wall_time_s: float = 0.0):
+    with _staged(out, force) as folder:
+        table = result.table()
+        table.to_csv(folder / "sizing.csv", index=False)
+        result.at_size.summary.to_csv(folder / "summary_at_size.csv", index=False)
+        _write_scenario(folder, result.at_size.scenario, "scenario-sized.yaml")
+        page = _Page(f"hallsim size: {result.scenario.name}")
+        level = ("per visitor, hall-wide" if result.level == "hall"
+                 else "per visit, at every pool")  # fmt: skip
+        page.text(
+            f"Target {result.target} ({level}), met when the whole 95% confidence interval "
+            f"is on the right side. {result.current_windows} windows now; "
+            f"{result.windows} needed ({result.current_windows - result.windows:+d} saved). "
+            f"{result.at_size.replications} replications per count, seed "
+            f"{result.at_size.seed}, {result.evaluations} counts simulated."
+        )
+        page.heading("Windows per pool")
+        page.text(
+            "erlang_daily_average sizes from the day's average arrival rate and "
+            "erlang_peak_hour from the busiest hour; the simulation (sized) accounts for "
+            "how queues build and drain through the day."
+        )
+        page.table(table)
+        page.heading("Key figures at the sized counts")
+        page.table(_with_ci(result.at_size.summary, _HEADLINE))
+        _scenario_sections(page, result.scenario)
+        (folder / "report.html").write_text(page.render(), encoding="utf-8")
+        _manifest(
+            folder,
+            command="size",
+            scenario=result.scenario.name,
+            scenario_sha256=scenario_hash(result.scenario),
+            target=str(result.target),
+            level=result.level,
+            windows_now=result.current_windows,
+            windows_sized=result.windows,
+            seed=result.at_size.seed,
+            replications=result.at_size.replications,
+            evaluations=result.evaluations,
+            wall_time_s=round(wall_time_s, 3),
+        )
+    return Path(out)

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["erlang_b", "erlang_c", "mmc_mean_wait", "mmc_wait_quantile", "mmc_wait_tail"]
+__all__ = [
+    "erlang_b",
+    "erlang_c",
+    "min_servers",
+    "mmc_kpi",
+    "mmc_mean_wait",
+    "mmc_service_level",
+    "mmc_wait_quantile",
+    "mmc_wait_tail",
+]
 
 
 def erlang_b(servers: int, offered_load: float) -> float:
@@ -49,3 +58,42 @@ def mmc_wait_quantile(servers: int, arrival_rate: float, mean_service: float, q:
     if 1 - q >= p_wait:
         return 0.0
     return mean_service / (servers - a) * math.log(p_wait / (1 - q))
+
+
+def mmc_service_level(servers: int, arrival_rate: float, mean_service: float, t: float) -> float:
+    """P(Wq <= t) in M/M/c."""
+    return 1.0 - mmc_wait_tail(servers, arrival_rate, mean_service, t)
+
+
+def mmc_kpi(kpi: str, servers: int, arrival_rate: float, mean_service: float, target_wait: float):
+    """An M/M/c steady-state value of a hallsim KPI, or None where theory has no formula."""
+    if arrival_rate * mean_service >= servers:
+        return math.inf if kpi != "service_level" else 0.0
+    quantiles = {"wait_p50_min": 0.5, "wait_p90_min": 0.9, "wait_p95_min": 0.95}
+    if kpi == "wait_mean_min":
+        return mmc_mean_wait(servers, arrival_rate, mean_service)
+    if kpi in quantiles:
+        return mmc_wait_quantile(servers, arrival_rate, mean_service, quantiles[kpi])
+    if kpi == "service_level":
+        return mmc_service_level(servers, arrival_rate, mean_service, target_wait)
+    if kpi == "time_in_hall_mean_min":
+        return mmc_mean_wait(servers, arrival_rate, mean_service) + mean_service
+    return None
+
+
+def min_servers(
+    kpi: str, op: str, value: float, arrival_rate: float, mean_service: float, target_wait: float
+) -> int:
+    """Fewest M/M/c servers meeting `kpi op value`; where theory has no formula for the
+    KPI, square-root staffing c = a + sqrt(a) (the quality-and-efficiency regime)."""
+    load = arrival_rate * mean_service
+    if load <= 0:
+        return 1
+    first = max(1, math.floor(load) + 1)
+    if mmc_kpi(kpi, first, arrival_rate, mean_service, target_wait) is None:
+        return max(1, math.ceil(load + math.sqrt(load)))
+    for servers in range(first, first + 10 * math.ceil(load) + 100):
+        predicted = mmc_kpi(kpi, servers, arrival_rate, mean_service, target_wait)
+        if (predicted <= value) if op == "<=" else (predicted >= value):
+            return servers
+    raise ValueError(f"no number of servers meets {kpi} {op} {value} in theory")

@@ -1,0 +1,294 @@
+"""Fewest windows that meet a service target, with a confidence statement.
+
+A target is `KPI <= value` or `KPI >= value` on a KPI that more windows improve. It is
+met when the whole 95% confidence interval across replications lies on the right side
+of the value (one-sided confidence 97.5%).
+
+* One pool (or `pool=` named): the pool is sized on the hall-wide, per-visitor KPI.
+* Several pools: each pool is sized on its own per-visit KPI (every department's queue
+  must meet the target), one pool at a time with the others at their latest counts,
+  and the passes repeat until no count changes.
+
+The search starts from Erlang C at the pool's busiest hour (arrival rate and service
+time measured in a pilot run at the current counts) and confirms by simulation. All
+evaluations share one seed (common random numbers), which makes the simulated KPI
+monotone in the window count in practice, so a bracketing search and bisection find the
+smallest passing count with few runs. The report also shows the Erlang C count for the
+daily average rate, which undersizes a hall whose arrivals peak mid-morning.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim import theory
+from sim.errors import ScenarioError
+from sim.executors import Executor
+from sim.experiment import RunResult, run
+from sim.scenario import Scenario
+from sim.sweep import with_settings
+
+__all__ = ["PoolSizing", "SizingResult", "Target", "TargetUnreachable", "size"]
+
+# KPIs that more windows improve, and the direction a target on them must take
+SIZABLE = {
+    "wait_mean_min": "<=",
+    "wait_p50_min": "<=",
+    "wait_p90_min": "<=",
+    "wait_p95_min": "<=",
+    "wait_max_min": "<=",
+    "time_in_hall_mean_min": "<=",
+    "abandoned": "<=",
+    "unserved_at_close": "<=",
+    "overtime_min": "<=",
+    "service_level": ">=",
+    "served": ">=",
+}
+POOL_LEVEL = {k for k in SIZABLE if k not in {"time_in_hall_mean_min"}}
+
+
+class TargetUnreachable(Exception):
+    """No window count up to the cap meets the target."""
+
+
+@dataclass(frozen=True)
+class Target:
+    kpi: str
+    op: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        match = re.fullmatch(r"\s*([a-z0-9_]+)\s*(<=|>=)\s*([-+0-9.eE]+)\s*", text)
+        if not match:
+            raise ScenarioError("--target", text, "write a target as KPI<=value or KPI>=value")
+        kpi, op, value = match.group(1), match.group(2), float(match.group(3))
+        if kpi not in SIZABLE:
+            raise ScenarioError(
+                "--target", kpi, f"not a KPI windows can improve; use one of {sorted(SIZABLE)}"
+            )
+        if op != SIZABLE[kpi]:
+            raise ScenarioError(
+                "--target", text, f"more windows lower {kpi} only the other way: use {SIZABLE[kpi]}"
+            )
+        return cls(kpi, op, value)
+
+    def met(self, row: pd.Series) -> bool:
+        """The whole 95% interval on the right side (a single replication: the mean)."""
+        bound = row["ci_high"] if self.op == "<=" else row["ci_low"]
+        if math.isnan(bound):
+            bound = row["mean"]
+        return bool(bound <= self.value if self.op == "<=" else bound >= self.value)
+
+    def __str__(self) -> str:
+        return f"{self.kpi}{self.op}{self.value:g}"
+
+
+@dataclass(frozen=True)
+class PoolSizing:
+    """How one pool was sized."""
+
+    pool: str
+    current: int
+    erlang_peak_hour: int
+    erlang_daily_average: int
+    sized: int
+    peak_rate_per_hour: float
+    average_rate_per_hour: float
+    service_mean_min: float
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    target: Target
+    level: str  # "hall" (per visitor) or "pool" (per visit, every pool)
+    pools: list[PoolSizing]
+    at_size: RunResult  # the scenario with the sized counts
+    one_below: dict[str, pd.DataFrame]  # pool -> KPI summary with that pool one window fewer
+    evaluations: int
+    scenario: Scenario = field(repr=False)
+
+    @property
+    def windows(self) -> int:
+        return sum(p.sized for p in self.pools)
+
+    @property
+    def current_windows(self) -> int:
+        return sum(p.current for p in self.pools)
+
+    def table(self) -> pd.DataFrame:
+        """One row per pool: counts and the target KPI at the size and one below."""
+        rows = []
+        for p in self.pools:
+            at = _target_row(self.at_size, self.target, p.pool, self.level)
+            below = self.one_below.get(p.pool)
+            below_row = None if below is None else below.set_index("kpi").loc[self.target.kpi]
+            rows.append(
+                {
+                    "pool": p.pool,
+                    "current": p.current,
+                    "erlang_daily_average": p.erlang_daily_average,
+                    "erlang_peak_hour": p.erlang_peak_hour,
+                    "sized": p.sized,
+                    "saving": p.current - p.sized,
+                    "peak_rate_per_hour": p.peak_rate_per_hour,
+                    "average_rate_per_hour": p.average_rate_per_hour,
+                    "service_mean_min": p.service_mean_min,
+                    f"{self.target.kpi}_at_size": at["mean"],
+                    f"{self.target.kpi}_at_size_ci_high": at["ci_high"],
+                    f"{self.target.kpi}_at_size_ci_low": at["ci_low"],
+                    f"{self.target.kpi}_one_below": np.nan
+                    if below_row is None
+                    else below_row["mean"],
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def _target_row(result: RunResult, target: Target, pool: str, level: str) -> pd.Series:
+    if level == "hall":
+        return result.summary.set_index("kpi").loc[target.kpi]
+    pools = result.pools_summary
+    return pools[pools["pool"] == pool].set_index("kpi").loc[target.kpi]
+
+
+def _search(passes: Callable[[int], bool], start: int, cap: int) -> int:
+    """Smallest count in [1, cap] that passes, assuming monotone passes()."""
+    start = min(max(start, 1), cap)
+    if passes(start):
+        fail, ok, step = None, start, 1
+        while fail is None:  # gallop down to a failing count
+            c = ok - step
+            if c < 1:
+                fail = 0
+            elif passes(c):
+                ok, step = c, step * 2
+            else:
+                fail = c
+    else:
+        fail, ok, step = start, None, max(1, start // 4)
+        while ok is None:  # gallop up to a passing count
+            c = min(fail + step, cap)
+            if passes(c):
+                ok = c
+            elif c == cap:
+                raise TargetUnreachable(f"not met even with {cap} windows")
+            else:
+                fail, step = c, step * 2
+    while ok - fail > 1:
+        mid = (ok + fail) // 2
+        if passes(mid):
+            ok = mid
+        else:
+            fail = mid
+    return ok
+
+
+def _pilot_rates(pilot: RunResult, pool: str) -> tuple[float, float, float]:
+    """(peak-hour rate, daily-average rate) per minute and mean service, measured."""
+    hourly = pilot.hourly_summary
+    tickets = hourly[(hourly["pool"] == pool) & (hourly["kpi"] == "tickets")]
+    peak = float(tickets["mean"].max()) / 60 if len(tickets) else 0.0
+    pools = pilot.pools_summary
+    row = pools[pools["pool"] == pool].set_index("kpi")["mean"]
+    days = pilot.capacity.days
+    average = float(row["visits"]) / days / pilot.capacity.service_min_per_day
+    service = float(row["service_mean_min"]) if not math.isnan(row["service_mean_min"]) else 0.0
+    return peak, average, service
+
+
+def size(
+    scenario: Scenario,
+    target: Target,
+    reps: int = 10,
+    seed: int = 1,
+    pool: str | None = None,
+    executor: Executor | None = None,
+    max_windows: int = 1000,
+    max_passes: int = 3,
+    progress: bool = False,
+) -> SizingResult:
+    """Fewest windows per pool meeting the target (see the module docstring)."""
+    if pool is not None and pool not in scenario.windows:
+        raise ScenarioError("--pool", pool, f"no such pool; pools: {sorted(scenario.windows)}")
+    names = [pool] if pool else list(scenario.windows)
+    level = "hall" if pool or len(scenario.windows) == 1 else "pool"
+    if level == "pool" and target.kpi not in POOL_LEVEL:
+        raise ScenarioError("--target", target.kpi, "is not measured per pool; size one --pool")
+    counts = {name: p.count for name, p in scenario.windows.items()}
+    cache: dict[tuple[tuple[str, int], ...], RunResult] = {}
+
+    def evaluate(counts: dict[str, int]) -> RunResult:
+        key = tuple(sorted(counts.items()))
+        if key not in cache:
+            settings = {f"windows.{n}.count": c for n, c in counts.items()}
+            cache[key] = run(
+                with_settings(scenario, settings), reps, seed, executor, progress=progress
+            )
+        return cache[key]
+
+    pilot = evaluate(counts)
+    estimates: dict[str, tuple[int, int, float, float, float]] = {}
+    for name in names:
+        peak, average, service = _pilot_rates(pilot, name)
+        # service_mean_min is measured at the windows, so it already includes speed_factor
+        analytic = [
+            theory.min_servers(
+                target.kpi, target.op, target.value, rate, service, scenario.target_wait_min
+            )
+            if service > 0
+            else 1
+            for rate in (peak, average)
+        ]
+        estimates[name] = (*analytic, peak * 60, average * 60, service)
+        counts[name] = analytic[0]
+
+    for _ in range(max_passes):
+        changed = False
+        for name in names:
+
+            def passes(c: int, name: str = name) -> bool:
+                trial = evaluate({**counts, name: c})
+                return target.met(_target_row(trial, target, name, level))
+
+            found = _search(passes, counts[name], max_windows)
+            changed |= found != counts[name]
+            counts[name] = found
+        if not changed:
+            break
+
+    at_size = evaluate(counts)
+    one_below = {
+        name: (
+            evaluate({**counts, name: counts[name] - 1}).summary
+            if level == "hall"
+            else _pool_summary(evaluate({**counts, name: counts[name] - 1}), name)
+        )
+        for name in names
+        if counts[name] > 1
+    }
+    pools = [
+        PoolSizing(
+            pool=name,
+            current=scenario.windows[name].count,
+            erlang_peak_hour=estimates[name][0],
+            erlang_daily_average=estimates[name][1],
+            sized=counts[name],
+            peak_rate_per_hour=estimates[name][2],
+            average_rate_per_hour=estimates[name][3],
+            service_mean_min=estimates[name][4],
+        )
+        for name in names
+    ]
+    return SizingResult(target, level, pools, at_size, one_below, len(cache), scenario)
+
+
+def _pool_summary(result: RunResult, pool: str) -> pd.DataFrame:
+    pools = result.pools_summary
+    return pools[pools["pool"] == pool].drop(columns="pool")
