@@ -91,16 +91,18 @@ def sweep_kpis(
     kpis: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "service_level", "utilization"),
 ) -> Axes:
     """Headline KPIs against the first varied setting (one line per other combination)."""
-    _fig, axes = plt.subplots(1, len(kpis), figsize=(4 * len(kpis), 3.8))
+    fig, axes = plt.subplots(1, len(kpis), figsize=(4 * len(kpis), 3.8))
     x, others = settings[0], settings[1:]
     for ax, kpi in zip(axes, kpis, strict=True):
         rows = table[table["kpi"] == kpi]
         groups = rows.groupby(others, sort=False) if others else [("", rows)]
         for label, group in groups:
+            label = label[0] if isinstance(label, tuple) and len(label) == 1 else label
             err = (group["mean"] - group["ci_low"]).fillna(0)
             ax.errorbar(group[x], group["mean"], yerr=err, marker="o", capsize=3, label=str(label))
         ax.set(xlabel=x.split(".")[-1] if len(x) > 20 else x, title=kpi)
         ax.grid(alpha=0.3)
-        if others:
-            ax.legend(fontsize="small", title=",".join(others))
+    if others:
+        axes[0].legend(fontsize="small", title=",".join(o.split(".")[-1] for o in others))
+    fig.tight_layout()
     return axes[0]

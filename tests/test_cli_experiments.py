@@ -1,0 +1,115 @@
+"""compare, sweep, size and regress from the command line; the HTML report in a browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from tests.helpers import ROOT
+
+MMC = str(ROOT / "scenarios/examples/mmc.yaml")
+MMC_AT_ISSUE = str(ROOT / "scenarios/examples/mmc-dispatch-at-issue.yaml")
+
+
+def test_compare_writes_tables_plots_and_report(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert (
+        main(["compare", MMC, MMC_AT_ISSUE, "--reps", "6", "--jobs", "2", "--out", str(out)]) == 0
+    )
+    printed = capsys.readouterr()
+    assert "wait_mean_min" in printed.out and printed.err == ""  # no progress bar off a terminal
+    files = {p.name for p in out.iterdir()}
+    expected = {
+        "compare.csv", "compare_matters.csv", "compare_pools.csv", "compare_hourly.csv",
+        "report.html", "manifest.json", "compare_matters.png", "compare_hourly.png",
+    }  # fmt: skip
+    assert expected <= files
+    overall = pd.read_csv(out / "compare.csv").set_index("kpi")
+    assert overall.loc["wait_mean_min", "diff"] > 0  # dispatch at issue is worse
+
+
+def test_compare_output_is_the_same_whatever_the_number_of_jobs(tmp_path):
+    for jobs in ("1", "2"):
+        main(["compare", MMC, MMC_AT_ISSUE, "--reps", "4", "--jobs", jobs,
+              "--out", str(tmp_path / jobs)])  # fmt: skip
+    for name in ("compare.csv", "compare_matters.csv", "compare_hourly.csv", "summary.csv"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+
+
+def test_sweep_and_size_write_their_folders(tmp_path, capsys):
+    sweep_out, size_out = tmp_path / "sweep", tmp_path / "size"
+    argv = ["sweep", MMC, "--set", "windows.counter.count=5,6,7", "--reps", "3", "--out"]
+    assert main([*argv, str(sweep_out)]) == 0
+    table = pd.read_csv(sweep_out / "sweep.csv")
+    assert set(table["windows.counter.count"]) == {5, 6, 7}
+    assert (sweep_out / "sweep.png").exists() and (sweep_out / "report.html").exists()
+    argv = ["size", MMC, "--target", "wait_mean_min<=3", "--reps", "5", "--out", str(size_out)]
+    assert main(argv) == 0
+    assert "windows meet wait_mean_min<=3" in capsys.readouterr().out
+    sizing = pd.read_csv(size_out / "sizing.csv")
+    assert sizing.loc[0, "sized"] >= 6
+    assert (size_out / "scenario-sized.yaml").exists()
+    assert main(["validate", str(size_out / "scenario-sized.yaml")]) == 0
+
+
+def test_regress_passes_on_itself_and_fails_on_drift(tmp_path, capsys):
+    baseline = tmp_path / "baseline"
+    baseline.mkdir()
+    (baseline / "baseline.yaml").write_text(f"scenarios: [{MMC}]\nreps: 4\nseed: 3\n")
+    assert main(["regress", "--baseline", str(baseline)]) == 2  # no kpis.csv yet
+    assert "--update" in capsys.readouterr().err
+    assert main(["regress", "--baseline", str(baseline), "--update"]) == 0
+    assert main(["regress", "--baseline", str(baseline)]) == 0
+    assert "0 drifted" in capsys.readouterr().out
+    kpis = pd.read_csv(baseline / "kpis.csv")
+    kpis.loc[kpis["kpi"] == "wait_mean_min", "mean"] += 50
+    kpis.loc[kpis["kpi"] == "windows", "mean"] += 1
+    kpis.to_csv(baseline / "kpis.csv", index=False)
+    assert main(["regress", "--baseline", str(baseline)]) == 1
+    out = capsys.readouterr().out
+    assert "2 drifted" in out and "wait_mean_min" in out and "windows" in out
+
+
+def test_shipped_baseline_is_current():
+    """The committed baseline matches the code: what `.ci/run` checks with `hallsim regress`."""
+    baseline = ROOT / "results/baseline"
+    assert (baseline / "kpis.csv").exists(), "run: hallsim regress --update"
+    kpis = pd.read_csv(baseline / "kpis.csv")
+    assert {"quanzhou-2021-department", "quanzhou-2021-comprehensive"} <= set(kpis["scenario"])
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_html_report_loads_in_a_headless_browser(tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium (see .ci/run)")
+        pytest.skip("chromium is not installed")
+    out = tmp_path / "run"
+    assert main(["run", str(ROOT / "scenarios/examples/small-hall.yaml"), "--reps", "3",
+                 "--out", str(out)]) == 0  # fmt: skip
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]  # fmt: skip
+    url = Path(out / "report.html").as_uri()
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert 'data-figures-loaded="3/3"' in dom, dom[:500]
+    for words in ("wait_mean_min", "utilization", "Assumptions", "small-hall", "95% CI"):
+        assert words in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,2000", url],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shot.exists() and shot.stat().st_size > 20_000  # a page with tables and plots

@@ -1,0 +1,91 @@
+"""Window sizing agrees with Erlang C where theory applies, and bad targets are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim import Target, load_scenario, size, theory
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.sizing import TargetUnreachable, _search
+from tests.helpers import ROOT, build, mmc_dict
+
+
+@pytest.mark.parametrize(
+    ("target", "rate", "service"),
+    [
+        ("wait_mean_min<=1", 2.0, 5.0),
+        ("service_level>=0.8", 1.0, 8.0),
+        ("wait_p90_min<=3", 3.0, 2.0),
+    ],
+)
+def test_sized_count_matches_erlang_c_within_one_window(target, rate, service):
+    scenario = build(mmc_dict(3, rate, service), target_wait_min=2)  # 3 windows: undersized
+    parsed = Target.parse(target)
+    result = size(scenario, parsed, reps=10, seed=3)
+    analytic = theory.min_servers(parsed.kpi, parsed.op, parsed.value, rate, service, 2)
+    (pool,) = result.pools
+    assert abs(pool.sized - analytic) <= 1, (pool.sized, analytic)
+    assert pool.current == 3 and result.windows == pool.sized
+    assert pool.erlang_peak_hour == pytest.approx(analytic, abs=1)  # measured rates ~ true ones
+
+
+def test_sizing_reports_counts_one_below_and_the_peak_hour_effect():
+    scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-comprehensive.yaml")
+    result = size(scenario, Target.parse("wait_p90_min<=15"), reps=6, seed=2)
+    (row,) = result.table().to_dict("records")
+    assert row["sized"] < row["current"] == 91
+    assert row["erlang_daily_average"] < row["erlang_peak_hour"]  # a daily average undersizes
+    assert row["wait_p90_min_at_size_ci_high"] <= 15
+    below = result.one_below["comprehensive"].set_index("kpi").loc["wait_p90_min"]
+    assert below["ci_high"] > 15  # one window fewer misses the target
+
+
+def test_search_finds_the_smallest_passing_count():
+    for threshold in (1, 2, 7, 40, 41, 99):
+        calls = []
+
+        def passes(c, t=threshold, calls=calls):
+            calls.append(c)
+            return c >= t
+
+        for start in (1, 10, 50, 200):
+            assert _search(passes, start, 100) == threshold
+    with pytest.raises(TargetUnreachable):
+        _search(lambda c: False, 10, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("wait_p90<=15", "not a KPI windows can improve"),
+        ("utilization>=0.8", "not a KPI windows can improve"),
+        ("wait_p90_min>=15", "use <="),
+        ("wait_p90_min=15", "KPI<=value"),
+    ],
+)
+def test_bad_targets_are_refused(text, words):
+    with pytest.raises(ScenarioError, match=words):
+        Target.parse(text)
+
+
+def test_cli_bad_input_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mmc = str(ROOT / "scenarios/examples/mmc.yaml")
+    cases = [
+        (["size", mmc, "--target", "waiting<=3"], "--target: waiting: not a KPI"),
+        (["size", mmc, "--target", "wait_mean_min<=0.0001", "--max-windows", "6"],
+         "target cannot be met"),
+        (["sweep", mmc, "--set", "windows.counter.cuont=3,4"], "no such field"),
+        (["sweep", mmc, "--set", "windows.nowhere.count=3"], "windows.nowhere does not exist"),
+        (["sweep", mmc, "--set", "windows.counter.count=0"], "greater than or equal to 1"),
+        (["sweep", mmc, "--set", "windows.counter.count"], "path=value"),
+        (["size", mmc, "--target", "wait_mean_min<=5", "--pool", "nope"], "no such pool"),
+        (["run", mmc, "--executor", "dask"], "needs --scheduler"),
+        (["compare", mmc, mmc], "names must differ"),
+    ]  # fmt: skip
+    for argv, words in cases:
+        assert main([*argv, "--reps", "2", "--jobs", "1"]) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, (argv, err)
+        assert list(tmp_path.iterdir()) == [], "nothing may be written"
