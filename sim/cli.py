@@ -30,7 +30,7 @@ from sim.report import (
     write_sweep,
 )
 from sim.scenario import Scenario
-from sim.sizing import Target, TargetUnreachable, size
+from sim.sizing import Target, TargetUnreachable, size, size_schedule
 from sim.streams import DEFAULT_SEED
 from sim.sweep import parse_setting, sweep
 
@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "service_level>=0.9"')
     p.add_argument("--pool", help="size only this pool, on the hall-wide KPI")
     p.add_argument("--max-windows", type=_positive_int, default=1000, help="cap per pool")
+    p.add_argument(
+        "--hourly", action="store_true",
+        help="also propose open windows hour by hour meeting the target in every hour",
+    )  # fmt: skip
     _execution_options(p, 10)
 
     p = sub.add_parser("regress", help="re-run the reference scenarios; fail on drifted KPIs")
@@ -274,7 +278,14 @@ def _cmd_size(args: argparse.Namespace) -> int:
             scenario, target, args.reps, args.seed, args.pool, executor,
             max_windows=args.max_windows, progress=progress_enabled(),
         )  # fmt: skip
-    folder = write_sizing(result, out, args.force, time.perf_counter() - started)
+        schedule = None
+        if args.hourly:
+            (sized,) = [p.sized for p in result.pools] if len(result.pools) == 1 else [None]
+            schedule = size_schedule(
+                scenario, target, args.reps, args.seed, args.pool, executor,
+                max_windows=args.max_windows, flat_daily=sized, progress=progress_enabled(),
+            )  # fmt: skip
+    folder = write_sizing(result, out, args.force, time.perf_counter() - started, schedule)
     table = result.table()
     columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
                f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip
@@ -285,6 +296,16 @@ def _cmd_size(args: argparse.Namespace) -> int:
         f"upper/lower 95% CI bound on the right side, {args.reps} replications); "
         f"{result.current_windows} now, saving {result.current_windows - result.windows}."
     )
+    if schedule is not None:
+        hours = schedule.staff_hours
+        print(f"\nhour-by-hour schedule for {schedule.pool} (target met in every hour):")
+        print("  " + ", ".join(f"{t} {n}" for t, n in schedule.schedule.items()))
+        print(
+            f"  staff-hours a day: {hours['schedule']:.0f} scheduled; "
+            f"{hours['flat_every_hour']:.0f} with {schedule.flat_hourly} windows all day; "
+            f"{hours['flat_daily_target']:.0f} with {schedule.flat_daily} all day "
+            "(enough over the day, not in its busiest hours)"
+        )
     print(f"results in {folder}/ (open report.html)")
     return 0
 

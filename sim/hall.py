@@ -36,7 +36,8 @@ _NAN = float("nan")
 
 class _Pool:
     __slots__ = (
-        "busy", "count", "dispatch", "idle", "index", "name", "queues", "rr", "speed", "waiting",
+        "busy", "count", "dispatch", "idle", "index", "name", "open_now", "queues", "reopen",
+        "rr", "speed", "waiting",
     )  # fmt: skip
 
     def __init__(self, index: int, name: str, count: int, speed: float, dispatch: str):
@@ -45,18 +46,31 @@ class _Pool:
         n_queues = 1 if dispatch == "shared_queue" else count
         self.queues: list[deque[_Ticket]] = [deque() for _ in range(n_queues)]
         self.waiting = [0] * n_queues  # live tickets per queue (the deques hold the gone too)
-        self.idle: list[deque[simpy.Event]] = [deque() for _ in range(n_queues)]
+        # idle windows per queue, as (window, event that wakes it)
+        self.idle: list[deque[tuple[int, simpy.Event]]] = [deque() for _ in range(n_queues)]
         self.busy = [False] * count
         self.rr = 0
+        self.open_now = count  # windows 0..open_now-1 call tickets (staffing schedule)
+        self.reopen: simpy.Event | None = None  # closed windows wait on this
 
     def queue_for_new_ticket(self) -> int:
         if self.dispatch == "shared_queue":
             return 0
+        open_windows = max(1, self.open_now)
         if self.dispatch == "round_robin":
-            chosen, self.rr = self.rr, (self.rr + 1) % self.count
+            chosen, self.rr = self.rr % open_windows, (self.rr + 1) % open_windows
             return chosen
-        loads = [w + b for w, b in zip(self.waiting, self.busy, strict=True)]
+        loads = [w + b for w, b in zip(self.waiting[:open_windows], self.busy, strict=False)]
         return loads.index(min(loads))
+
+    def enqueue(self, ticket: _Ticket, qi: int) -> None:
+        ticket.queue = qi
+        if self.dispatch != "shared_queue":
+            ticket.window = qi
+        self.queues[qi].append(ticket)
+        self.waiting[qi] += 1
+        if self.idle[qi]:
+            self.idle[qi].popleft()[1].succeed()
 
     def load_per_window(self) -> float:
         return (sum(self.waiting) + sum(self.busy)) / self.count
@@ -79,7 +93,7 @@ class _Ticket:
         self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
         self.label, self.service, self.ticket_at = label, service, ticket_at
         self.state = _WAITING
-        self.window: int | None = None if pool.dispatch == "shared_queue" else queue
+        self.window: int | None = None
 
 
 class _Hall:
@@ -136,9 +150,14 @@ class _Hall:
         qi = 0 if pool.dispatch == "shared_queue" else w
         queue, idle = pool.queues[qi], pool.idle[qi]
         while True:
+            if w >= pool.open_now:  # closed by the staffing schedule
+                if pool.reopen is None:
+                    pool.reopen = env.event()
+                yield pool.reopen
+                continue
             if not pool.waiting[qi]:
                 wake = env.event()
-                idle.append(wake)
+                idle.append((w, wake))
                 yield wake
                 continue
             ticket = queue[0]
@@ -208,18 +227,46 @@ class _Hall:
         patience = None if visitor.patience is None else visitor.patience[visitor.visits]
         visitor.visits += 1
         env = self.env
-        qi = pool.queue_for_new_ticket()
-        ticket = _Ticket(visitor, visitor.visits, pool, qi, label, service, env.now)
+        ticket = _Ticket(visitor, visitor.visits, pool, 0, label, service, env.now)
         if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
             ticket.state = _GONE
             self._record(ticket, _NAN, env.now, _UNSERVED)
             return
-        pool.queues[qi].append(ticket)
-        pool.waiting[qi] += 1
-        if pool.idle[qi]:
-            pool.idle[qi].popleft().succeed()
+        pool.enqueue(ticket, pool.queue_for_new_ticket())
         if patience is not None:
             env.timeout(patience).callbacks.append(lambda _event: self._abandon(ticket))
+
+    def _staffing(self, pool: _Pool, segments: list[tuple[int, int]]):
+        """Open and close windows at the schedule's times, every day."""
+        env = self.env
+        for day in range(self.scenario.calendar.days):
+            for start, n in segments:
+                at = day * MINUTES_PER_DAY + start
+                if at > env.now:
+                    yield env.timeout(at - env.now)
+                self._set_open(pool, n)
+
+    def _set_open(self, pool: _Pool, n: int) -> None:
+        before, pool.open_now = pool.open_now, n
+        if n > before and pool.reopen is not None:
+            pool.reopen, reopen = None, pool.reopen
+            reopen.succeed()
+        if n >= before:
+            return
+        for idle in pool.idle:  # idle windows that close go to wait for reopening
+            closing = [(w, wake) for w, wake in idle if w >= n]
+            kept = [(w, wake) for w, wake in idle if w < n]
+            idle.clear()
+            idle.extend(kept)
+            for _w, wake in closing:
+                wake.succeed()
+        if pool.dispatch != "shared_queue":  # tickets at closing windows move to open ones
+            for w in range(n, pool.count):
+                moving = [t for t in pool.queues[w] if t.state == _WAITING]
+                pool.queues[w].clear()
+                pool.waiting[w] = 0
+                for ticket in moving:
+                    pool.enqueue(ticket, pool.queue_for_new_ticket())
 
     def _abandon(self, ticket: _Ticket) -> None:
         if ticket.state == _WAITING:
@@ -246,7 +293,12 @@ class _Hall:
         )  # fmt: skip
 
     def run(self) -> None:
-        for pool in self.pools:
+        opens_at = self.scenario.calendar.opens_at
+        for pool, spec in zip(self.pools, self.scenario.windows.values(), strict=True):
+            if spec.schedule is not None:
+                segments = spec.segments(opens_at)
+                pool.open_now = segments[0][1]
+                self.env.process(self._staffing(pool, segments))
             for w in range(pool.count):
                 self.env.process(self._window(pool, w))
         self.env.process(self._arrivals())

@@ -15,12 +15,13 @@ mean and 95% confidence interval across replications.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.calendar import MINUTES_PER_DAY
 from sim.scenario import Scenario
 
 __all__ = [
@@ -46,6 +47,8 @@ class Capacity:
     closes_at: int
     days: int
     target_wait_min: float
+    # staffing schedules: pool -> ((start, open windows), ...); pools absent: all day
+    schedules: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Capacity:
@@ -56,11 +59,34 @@ class Capacity:
             closes_at=cal.closes_at,
             days=cal.days,
             target_wait_min=scenario.target_wait_min,
+            schedules={
+                name: tuple(pool.segments(cal.opens_at))
+                for name, pool in scenario.windows.items()
+                if pool.schedule is not None
+            },
         )
 
     @property
     def service_min_per_day(self) -> int:
         return sum(b - a for a, b in self.service_intervals)
+
+    def open_windows_between(self, pool: str, lo: float, hi: float) -> float:
+        """Window-minutes a pool is staffed between two times of day."""
+        segments = self.schedules.get(pool)
+        if segments is None:
+            start = min(a for a, _ in self.service_intervals)
+            segments = ((start, self.windows[pool]),)
+        ends = [s for s, _ in segments[1:]] + [2 * MINUTES_PER_DAY]  # the last runs on
+        return float(
+            sum(
+                n * max(0.0, min(end, hi) - max(s, lo))
+                for (s, n), end in zip(segments, ends, strict=True)
+            )
+        )
+
+    def window_minutes(self, pool: str) -> float:
+        """Staffed window-minutes a day inside service hours (opening hours less lunch)."""
+        return sum(self.open_windows_between(pool, a, b) for a, b in self.service_intervals)
 
 
 def _overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -94,7 +120,7 @@ def _wait_stats(waits: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, windows: int) -> dict[str, float]:
+def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, pool: str | None) -> dict[str, float]:
     """KPIs of a set of queue visits (one pool, one matter) in one replication."""
     served = visits["outcome"] == "served"
     waits = visits.loc[served, "wait_min"].to_numpy()
@@ -110,11 +136,12 @@ def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, windows: int) -> dict[
         else math.nan,
         "service_mean_min": float(visits.loc[served, "service_min"].mean()),
     }
-    if windows:
-        available = windows * capacity.service_min_per_day * capacity.days
+    if pool is not None:
+        staffed = capacity.window_minutes(pool)
         kpis |= {
-            "windows": windows,
-            "utilization": _busy_in_hours(visits, capacity) / available,
+            "windows": capacity.windows[pool],
+            "staff_hours": staffed / 60,
+            "utilization": _busy_in_hours(visits, capacity) / (staffed * capacity.days),
             "overtime_min": _overtime_min(visits, capacity),
         }
     return kpis
@@ -138,8 +165,7 @@ def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
     per = _per_visitor(log)
     fully_served = per["worst"] == 0
     waits = per.loc[fully_served, "wait_min"].to_numpy()
-    windows = sum(capacity.windows.values())
-    available = windows * capacity.service_min_per_day * capacity.days
+    staffed = sum(capacity.window_minutes(pool) for pool in capacity.windows)
     return {
         "visitors": len(per),
         "served": int(fully_served.sum()),
@@ -151,8 +177,9 @@ def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
         if len(per)
         else math.nan,
         "time_in_hall_mean_min": float(per["time_in_hall_min"].mean()),
-        "windows": windows,
-        "utilization": _busy_in_hours(log, capacity) / available,
+        "windows": sum(capacity.windows.values()),
+        "staff_hours": staffed / 60,
+        "utilization": _busy_in_hours(log, capacity) / (staffed * capacity.days),
         "overtime_min": _overtime_min(log, capacity),
     }
 
@@ -175,8 +202,8 @@ def pool_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
 
     def per_pool(group: pd.DataFrame) -> list[dict]:
         return [
-            {"pool": name, **_visit_kpis(group[group["pool"] == name], capacity, count)}
-            for name, count in capacity.windows.items()
+            {"pool": name, **_visit_kpis(group[group["pool"] == name], capacity, name)}
+            for name in capacity.windows
         ]
 
     return _explode_groups(log, per_pool)
@@ -188,7 +215,7 @@ def matter_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
 
     def per_matter(group: pd.DataFrame) -> list[dict]:
         return [
-            {"matter": matter, **_visit_kpis(visits, capacity, 0)}
+            {"matter": matter, **_visit_kpis(visits, capacity, None)}
             for matter, visits in group.groupby("matter", sort=True)
         ]
 
@@ -202,10 +229,22 @@ def _explode_groups(log: pd.DataFrame, fn) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _hour_waits(waits: np.ndarray) -> dict[str, float]:
+    if not len(waits):
+        return dict.fromkeys(("wait_mean_min", "wait_p90_min", "wait_p95_min"), math.nan)
+    p90, p95 = np.quantile(waits, [0.9, 0.95])
+    return {"wait_mean_min": waits.mean(), "wait_p90_min": p90, "wait_p95_min": p95}
+
+
+def _open_windows(capacity: Capacity, pool: str, lo: float, hi: float) -> float:
+    pools = [pool] if pool in capacity.windows else list(capacity.windows)  # "hall": all
+    return sum(capacity.open_windows_between(p, lo, hi) for p in pools)
+
+
 def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
-    """By replication, pool and hour of day: tickets and waits of visits whose ticket was
-    issued in that hour (per-visit), and mean queue length and busy windows over the
-    hour (time-weighted, averaged over days)."""
+    """By replication, pool and hour of day: tickets, waits and service level of visits
+    whose ticket was issued in that hour (per visit), and mean queue length, busy and
+    staffed windows over the hour (time-weighted, averaged over days)."""
     if log.empty:
         return pd.DataFrame()
     first_hour = int(min(a for a, _ in capacity.service_intervals) // 60)
@@ -232,12 +271,15 @@ def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
                     "pool": pool,
                     "hour": int(h),
                     "tickets": in_hour.sum() / capacity.days,
-                    "wait_mean_min": hour_waits.mean() if len(hour_waits) else math.nan,
-                    "wait_p90_min": np.quantile(hour_waits, 0.9) if len(hour_waits) else math.nan,
+                    **_hour_waits(hour_waits),
+                    "service_level": (hour_waits <= capacity.target_wait_min).sum() / in_hour.sum()
+                    if in_hour.any()
+                    else math.nan,
                     "queue_length_mean": _overlap(ticket, wait_end, lo, hi).sum()
                     / (60.0 * capacity.days),
                     "busy_windows_mean": _overlap(start[served], end[served], lo, hi).sum()
                     / (60.0 * capacity.days),
+                    "open_windows_mean": _open_windows(capacity, str(pool), lo, hi) / 60.0,
                 }
             )
     return pd.DataFrame(rows)

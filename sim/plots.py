@@ -106,3 +106,19 @@ def sweep_kpis(
         axes[0].legend(fontsize="small", title=",".join(o.split(".")[-1] for o in others))
     fig.tight_layout()
     return axes[0]
+
+
+def staffing_by_hour(hourly_summary: pd.DataFrame, pool: str, ax: Axes | None = None) -> Axes:
+    """Windows open (schedule) and busy, by hour, with arrivals on a second axis."""
+    ax = _axes(ax)
+    rows = hourly_summary[hourly_summary["pool"] == pool]
+    wide = rows.pivot(index="hour", columns="kpi", values="mean")
+    ax.step(wide.index, wide["open_windows_mean"], where="post", label="windows open")
+    ax.plot(wide.index + 0.5, wide["busy_windows_mean"], marker="o", ms=3, label="windows busy")
+    ax.set(xlabel="hour of day", ylabel="windows")
+    ax.grid(alpha=0.3)
+    twin = ax.twinx()
+    twin.bar(wide.index + 0.5, wide["tickets"], width=0.8, alpha=0.15, color="gray")
+    twin.set_ylabel("tickets per hour (bars)")
+    ax.legend(loc="upper right")
+    return ax

@@ -31,7 +31,7 @@ from sim.compare import Comparison
 from sim.errors import ResultsExistError
 from sim.experiment import RunResult
 from sim.scenario import Scenario
-from sim.sizing import SizingResult
+from sim.sizing import ScheduleSizing, SizingResult
 from sim.sweep import SweepResult
 
 __all__ = [
@@ -350,7 +350,13 @@ def write_sweep(result: SweepResult, out: Path, force: bool = False, wall_time_s
 
 
 # -- sizing ------------------------------------------------------------------------------
-def write_sizing(result: SizingResult, out: Path, force: bool = False, wall_time_s: float = 0.0):
+def write_sizing(
+    result: SizingResult,
+    out: Path,
+    force: bool = False,
+    wall_time_s: float = 0.0,
+    schedule: ScheduleSizing | None = None,
+):
     with _staged(out, force) as folder:
         table = result.table()
         table.to_csv(folder / "sizing.csv", index=False)
@@ -375,10 +381,15 @@ def write_sizing(result: SizingResult, out: Path, force: bool = False, wall_time
         page.table(table)
         page.heading("Key figures at the sized counts")
         page.table(_with_ci(result.at_size.summary, _HEADLINE))
+        extra = {}
+        if schedule is not None:
+            _schedule_section(folder, page, schedule)
+            extra = {"schedule": schedule.schedule, "staff_hours": schedule.staff_hours}
         _scenario_sections(page, result.scenario)
         (folder / "report.html").write_text(page.render(), encoding="utf-8")
         _manifest(
             folder,
+            **extra,
             command="size",
             scenario=result.scenario.name,
             scenario_sha256=scenario_hash(result.scenario),
@@ -392,3 +403,30 @@ def write_sizing(result: SizingResult, out: Path, force: bool = False, wall_time
             wall_time_s=round(wall_time_s, 3),
         )
     return Path(out)
+
+
+def _schedule_section(folder: Path, page: _Page, schedule: ScheduleSizing) -> None:
+    schedule.hourly().to_csv(folder / "schedule_hourly.csv", index=False)
+    _write_scenario(folder, schedule.at_schedule.scenario, "scenario-scheduled.yaml")
+    hours = schedule.staff_hours
+    page.heading(f"Staffing {schedule.pool} by the hour")
+    page.text(
+        f"Target {schedule.target} in every hour (visits by the hour their ticket was "
+        f"issued). Staff-hours a day: {hours['flat_daily_target']:.0f} with "
+        f"{schedule.flat_daily} windows all day (meets the target over the day, not in "
+        f"every hour); {hours['flat_every_hour']:.0f} with {schedule.flat_hourly} windows "
+        f"all day (every hour); {hours['schedule']:.0f} with the schedule below."
+    )
+    page.table(pd.DataFrame({"from": list(schedule.schedule),
+                             "windows open": list(schedule.schedule.values())}))  # fmt: skip
+    _save_figures(
+        folder,
+        page,
+        {
+            "schedule.png": (
+                plots.staffing_by_hour(schedule.at_schedule.hourly_summary, schedule.pool),
+                "Windows open and busy by hour at the proposed schedule; arrivals as bars",
+            )
+        },
+    )
+    page.table(schedule.hourly())

@@ -105,6 +105,30 @@ class Pool(_Frozen):
             "round_robin: the ticket is assigned to one window when it is issued"
         ),
     )
+    schedule: dict[str, int] | None = Field(
+        default=None,
+        description=(
+            'staffing by time of day: segment start "HH:MM" -> windows open until the next '
+            "start (the first at opening time; the last through closing and overtime); "
+            "none: all `count` windows all day"
+        ),
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, schedule: dict[str, int] | None) -> dict[str, int] | None:
+        if schedule is None:
+            return None
+        if not schedule:
+            raise ValueError("needs at least one segment (or leave it out)")
+        parsed = {parse_time(key): value for key, value in schedule.items()}
+        return {format_time(t): parsed[t] for t in sorted(parsed)}
+
+    def segments(self, opens_at: int) -> list[tuple[int, int]]:
+        """(start, open windows) in time order; without a schedule, all windows from opening."""
+        if self.schedule is None:
+            return [(opens_at, self.count)]
+        return [(parse_time(key), value) for key, value in self.schedule.items()]
 
 
 class Scenario(_Frozen):
@@ -152,6 +176,25 @@ class Scenario(_Frozen):
                 unknown = sorted(set(getattr(pool.serves, field)) - known)
                 if unknown:
                     raise ValueError(f"windows.{name}.serves.{field}: unknown {unknown}")
+        for name, pool in self.windows.items():
+            if pool.schedule is None:
+                continue
+            segments = pool.segments(self.calendar.opens_at)
+            if segments[0][0] != self.calendar.opens_at:
+                raise ValueError(
+                    f"windows.{name}.schedule: the first segment must start at opening "
+                    f"({format_time(self.calendar.opens_at)})"
+                )
+            for start, n in segments:
+                if start >= self.calendar.closes_at:
+                    raise ValueError(
+                        f"windows.{name}.schedule.{format_time(start)}: after closing time"
+                    )
+                if not 0 <= n <= pool.count:
+                    raise ValueError(
+                        f"windows.{name}.schedule.{format_time(start)}: {n} windows open, "
+                        f"must be between 0 and count ({pool.count})"
+                    )
         orphans = [m for m in self.matters if not self.pools_serving(m)]
         if orphans:
             raise ValueError(f"matters: no window pool serves {orphans}")

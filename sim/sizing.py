@@ -28,13 +28,22 @@ import numpy as np
 import pandas as pd
 
 from sim import theory
+from sim.calendar import format_time
 from sim.errors import ScenarioError
 from sim.executors import Executor
 from sim.experiment import RunResult, run
 from sim.scenario import Scenario
 from sim.sweep import with_settings
 
-__all__ = ["PoolSizing", "SizingResult", "Target", "TargetUnreachable", "size"]
+__all__ = [
+    "PoolSizing",
+    "ScheduleSizing",
+    "SizingResult",
+    "Target",
+    "TargetUnreachable",
+    "size",
+    "size_schedule",
+]
 
 # KPIs that more windows improve, and the direction a target on them must take
 SIZABLE = {
@@ -292,3 +301,130 @@ def size(
 def _pool_summary(result: RunResult, pool: str) -> pd.DataFrame:
     pools = result.pools_summary
     return pools[pools["pool"] == pool].drop(columns="pool")
+
+
+HOURLY_KPIS = {"wait_mean_min", "wait_p90_min", "wait_p95_min", "service_level"}
+
+
+@dataclass(frozen=True)
+class ScheduleSizing:
+    """An hour-by-hour staffing schedule meeting the target in every hour."""
+
+    target: Target
+    pool: str
+    flat_daily: int  # fewest windows all day meeting the target over the whole day
+    flat_hourly: int  # fewest windows all day meeting it in every hour
+    schedule: dict[str, int]  # the proposed schedule, segment start -> open windows
+    staff_hours: dict[str, float]  # per day, for flat_daily, flat_hourly, schedule
+    at_schedule: RunResult
+    evaluations: int
+
+    def hourly(self) -> pd.DataFrame:
+        """Per hour: open windows, tickets and the target KPI (mean, CI) at the schedule."""
+        h = self.at_schedule.hourly_summary
+        h = h[h["pool"] == self.pool]
+        wide = h.pivot(index="hour", columns="kpi", values="mean")
+        ci = h[h["kpi"] == self.target.kpi].set_index("hour")[["ci_low", "ci_high"]]
+        out = wide[["open_windows_mean", "tickets", self.target.kpi]].join(ci)
+        kpi = self.target.kpi
+        names = {"ci_low": f"{kpi}_ci_low", "ci_high": f"{kpi}_ci_high"}
+        return out.rename(columns=names).reset_index()
+
+
+def _hour_segments(scenario: Scenario) -> list[int]:
+    """Segment starts: opening time, then every full hour until closing."""
+    cal = scenario.calendar
+    return [cal.opens_at, *range((cal.opens_at // 60 + 1) * 60, cal.closes_at, 60)]
+
+
+def size_schedule(
+    scenario: Scenario,
+    target: Target,
+    reps: int = 10,
+    seed: int = 1,
+    pool: str | None = None,
+    executor: Executor | None = None,
+    max_windows: int = 1000,
+    flat_daily: int | None = None,
+    progress: bool = False,
+) -> ScheduleSizing:
+    """Propose open windows hour by hour so that the target holds in every hour.
+
+    Start from the fewest windows that, open all day, meet the target in every hour
+    (checked on the visits whose ticket was issued in that hour); then, hour by hour in
+    time order, lower each hour's count as far as every hour still meets the target.
+    Segments after the ticket cut-off keep the count of the one before, so the last
+    ticket holders are not left to a single window. Staff-hours are window-hours inside
+    service hours.
+    """
+    if target.kpi not in HOURLY_KPIS:
+        raise ScenarioError(
+            "--target",
+            target.kpi,
+            f"is not measured hour by hour; use one of {sorted(HOURLY_KPIS)}",
+        )
+    if pool is None:
+        if len(scenario.windows) != 1:
+            raise ScenarioError("--pool", "", "name the pool to staff by the hour")
+        pool = next(iter(scenario.windows))
+    if pool not in scenario.windows:
+        raise ScenarioError("--pool", pool, f"no such pool; pools: {sorted(scenario.windows)}")
+    starts = _hour_segments(scenario)
+    labels = [format_time(t) for t in starts]
+    cache: dict[tuple[int, ...], RunResult] = {}
+
+    def evaluate(counts: tuple[int, ...]) -> RunResult:
+        if counts not in cache:
+            settings = {
+                f"windows.{pool}.count": max(max(counts), 1),
+                f"windows.{pool}.schedule": dict(zip(labels, counts, strict=True)),
+            }
+            variant = with_settings(scenario, settings)
+            cache[counts] = run(variant, reps, seed, executor, progress=progress)
+        return cache[counts]
+
+    def every_hour_meets(counts: tuple[int, ...]) -> bool:
+        hourly = evaluate(counts).hourly_summary
+        rows = hourly[(hourly["pool"] == pool) & (hourly["kpi"] == target.kpi)]
+        return all(target.met(row) for _, row in rows.iterrows() if not math.isnan(row["mean"]))
+
+    n = len(starts)
+    flat = _search(lambda c: every_hour_meets((c,) * n), flat_daily or 1, max_windows)
+    counts = [flat] * n
+    for i in range(n):
+        if starts[i] >= scenario.calendar.cutoff_at:  # no new tickets: keep the windows
+            counts[i] = counts[i - 1]  # that serve the day's last ticket holders
+            continue
+
+        def passes(c: int, i: int = i) -> bool:
+            return every_hour_meets(tuple([*counts[:i], c, *counts[i + 1 :]]))
+
+        counts[i] = _search(passes, counts[i], flat)
+    at_schedule = evaluate(tuple(counts))
+    capacity = at_schedule.capacity
+
+    def hours_of(segment_counts: list[int]) -> float:
+        ends = [*starts[1:], 24 * 60]
+        return (
+            sum(
+                c * sum(max(0, min(e, b) - max(s, a)) for a, b in capacity.service_intervals)
+                for s, e, c in zip(starts, ends, segment_counts, strict=True)
+            )
+            / 60
+        )
+
+    daily = flat_daily if flat_daily is not None else flat
+    return ScheduleSizing(
+        target=target,
+        pool=pool,
+        flat_daily=daily,
+        flat_hourly=flat,
+        schedule=dict(zip(labels, counts, strict=True)),
+        staff_hours={
+            "flat_daily_target": hours_of([daily] * n),
+            "flat_every_hour": hours_of([flat] * n),
+            "schedule": hours_of(counts),
+        },
+        at_schedule=at_schedule,
+        evaluations=len(cache),
+    )

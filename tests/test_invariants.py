@@ -47,12 +47,18 @@ def scenarios(draw):
         if draw(st.booleans())
     }
     if draw(st.booleans()) or len(windows) < len({m["department"] for m in matters.values()}):
+        count = draw(st.integers(1, 4))
         windows["all"] = {
-            "count": draw(st.integers(1, 4)),
+            "count": count,
             "serves": "all",
             "speed_factor": draw(st.sampled_from([0.8, 1.0, 1.2])),
             "dispatch": draw(st.sampled_from(DISPATCH)),
         }
+        if draw(st.booleans()):  # staffing by time of day, possibly closing the pool
+            starts = ["08:00", "09:00", "10:15", "11:00"]
+            windows["all"]["schedule"] = {
+                t: draw(st.integers(0 if t != "11:00" else 1, count)) for t in starts
+            }
     calendar = {
         "opens_at": "08:00",
         "closes_at": "12:00",
@@ -118,6 +124,17 @@ def test_event_log_invariants(case):
     for _, w in served.groupby(["day", "pool", "window"], observed=True):
         w = w.sort_values("start_at")
         assert (w["start_at"].to_numpy()[1:] >= w["end_at"].to_numpy()[:-1] - 1e-9).all()
+
+    # staffing schedules: no service starts at a window that is closed at that moment
+    for name, pool in scenario.windows.items():
+        if pool.schedule is None:
+            continue
+        segments = pool.segments(scenario.calendar.opens_at)
+        ends = [s for s, _ in segments[1:]] + [10**9]
+        at_pool = served[served["pool"] == name]
+        for (start, n), end in zip(segments, ends, strict=True):
+            inside = (at_pool["start_at"] >= start) & (at_pool["start_at"] < end)
+            assert (at_pool.loc[inside, "window"] <= n).all()
 
     # lunch: in pause mode no service starts during the break
     lunch = scenario.calendar.lunch
