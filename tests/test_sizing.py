@@ -89,3 +89,34 @@ def test_cli_bad_input_exits_2(tmp_path, capsys, monkeypatch):
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, (argv, err)
         assert list(tmp_path.iterdir()) == [], "nothing may be written"
+
+
+def _peaked_scenario():
+    """Constant service, arrivals three times as dense 10:00-12:00 as the rest of the day."""
+    raw = mmc_dict(3, 1.0, 4.0, opens_at="08:00", closes_at="16:00")
+    raw["demand"]["arrival_profile"] = {"08:00": 2, "10:00": 6, "12:00": 4}  # 1/h, 3/h, 1/h
+    raw["demand"]["visitors_per_day"] = 600
+    return build(raw, target_wait_min=5)
+
+
+def test_hourly_schedule_meets_the_target_every_hour_with_fewer_staff_hours():
+    from sim.sizing import size_schedule
+
+    scenario = _peaked_scenario()
+    target = Target.parse("wait_p90_min<=5")
+    result = size_schedule(scenario, target, reps=6, seed=1)
+    hourly = result.hourly().set_index("hour")
+    served_hours = hourly[hourly["tickets"] > 0]
+    assert (served_hours["wait_p90_min_ci_high"] <= 5).all()  # every hour meets it
+    schedule = result.schedule
+    assert schedule["10:00"] > schedule["08:00"] and schedule["11:00"] > schedule["13:00"]
+    assert result.staff_hours["schedule"] < result.staff_hours["flat_every_hour"]
+    assert result.at_schedule.scenario.windows["pool"].count == max(schedule.values())
+
+
+def test_a_daily_average_undersizes_a_peaked_day():
+    scenario = _peaked_scenario()
+    result = size(scenario, Target.parse("wait_p90_min<=5"), reps=6, seed=1)
+    (pool,) = result.pools
+    assert pool.erlang_daily_average < pool.sized <= pool.erlang_peak_hour + 1
+    assert pool.peak_rate_per_hour > 1.4 * pool.average_rate_per_hour
