@@ -8,6 +8,8 @@ of the value (one-sided confidence 97.5%).
 * Several pools: each pool is sized on its own per-visit KPI (every department's queue
   must meet the target), one pool at a time with the others at their latest counts,
   and the passes repeat until no count changes.
+* A pool with a staffing `schedule` keeps its shape: the count is its busiest segment,
+  the other segments scale with it, and the target must hold in every hour.
 
 The search starts from Erlang C at the pool's busiest hour (arrival rate and service
 time measured in a pilot run at the current counts) and confirms by simulation. All
@@ -230,13 +232,23 @@ def size(
     level = "hall" if pool or len(scenario.windows) == 1 else "pool"
     if level == "pool" and target.kpi not in POOL_LEVEL:
         raise ScenarioError("--target", target.kpi, "is not measured per pool; size one --pool")
+    scheduled = {n for n in names if scenario.windows[n].schedule is not None}
+    if scheduled and target.kpi not in HOURLY_KPIS:
+        raise ScenarioError(
+            "--target", target.kpi,
+            f"pools with a schedule are checked hour by hour: use one of {sorted(HOURLY_KPIS)}",
+        )  # fmt: skip
     counts = {name: p.count for name, p in scenario.windows.items()}
     cache: dict[tuple[tuple[str, int], ...], RunResult] = {}
 
     def evaluate(counts: dict[str, int]) -> RunResult:
         key = tuple(sorted(counts.items()))
         if key not in cache:
-            settings = {f"windows.{n}.count": c for n, c in counts.items()}
+            settings = {}
+            for n, c in counts.items():
+                settings[f"windows.{n}.count"] = c
+                if scenario.windows[n].schedule is not None:
+                    settings[f"windows.{n}.schedule"] = _scaled(scenario.windows[n].schedule, c)
             cache[key] = run(
                 with_settings(scenario, settings), reps, seed, executor, progress=progress
             )
@@ -264,6 +276,8 @@ def size(
 
             def passes(c: int, name: str = name) -> bool:
                 trial = evaluate({**counts, name: c})
+                if name in scheduled:
+                    return _every_hour_meets(trial, target, name)
                 return target.met(_target_row(trial, target, name, level))
 
             found = _search(passes, counts[name], max_windows)
@@ -296,6 +310,19 @@ def size(
         for name in names
     ]
     return SizingResult(target, level, pools, at_size, one_below, len(cache), scenario)
+
+
+def _scaled(schedule: dict[str, int], peak: int) -> dict[str, int]:
+    """The schedule's shape with `peak` windows at its busiest segment."""
+    top = max(schedule.values())
+    return {t: min(peak, math.ceil(n * peak / top)) if top else 0 for t, n in schedule.items()}
+
+
+def _every_hour_meets(result: RunResult, target: Target, pool: str) -> bool:
+    """The target holds for the visits of every hour (by ticket time) at this pool."""
+    hourly = result.hourly_summary
+    rows = hourly[(hourly["pool"] == pool) & (hourly["kpi"] == target.kpi)]
+    return all(target.met(row) for _, row in rows.iterrows() if not math.isnan(row["mean"]))
 
 
 def _pool_summary(result: RunResult, pool: str) -> pd.DataFrame:
@@ -384,9 +411,7 @@ def size_schedule(
         return cache[counts]
 
     def every_hour_meets(counts: tuple[int, ...]) -> bool:
-        hourly = evaluate(counts).hourly_summary
-        rows = hourly[(hourly["pool"] == pool) & (hourly["kpi"] == target.kpi)]
-        return all(target.met(row) for _, row in rows.iterrows() if not math.isnan(row["mean"]))
+        return _every_hour_meets(evaluate(counts), target, pool)
 
     n = len(starts)
     flat = _search(lambda c: every_hour_meets((c,) * n), flat_daily or 1, max_windows)

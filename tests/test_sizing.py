@@ -120,3 +120,19 @@ def test_a_daily_average_undersizes_a_peaked_day():
     (pool,) = result.pools
     assert pool.erlang_daily_average < pool.sized <= pool.erlang_peak_hour + 1
     assert pool.peak_rate_per_hour > 1.4 * pool.average_rate_per_hour
+
+
+def test_sizing_a_scheduled_pool_keeps_its_shape_and_checks_every_hour():
+    scenario = build(
+        _peaked_scenario().model_dump(mode="json", by_alias=True),
+        **{"windows.pool.count": 4, "windows.pool.schedule": {"08:00": 2, "10:00": 4, "12:00": 2}},
+    )
+    result = size(scenario, Target.parse("wait_p90_min<=5"), reps=6, seed=1)
+    sized = result.at_size.scenario.windows["pool"]
+    assert sized.schedule["10:00"] == sized.count == result.pools[0].sized
+    assert sized.schedule["08:00"] == sized.schedule["12:00"] < sized.count
+    hourly = result.at_size.hourly_summary
+    rows = hourly[(hourly["kpi"] == "wait_p90_min") & hourly["mean"].notna()]
+    assert (rows["ci_high"] <= 5).all()
+    with pytest.raises(ScenarioError, match="hour by hour"):
+        size(scenario, Target.parse("wait_max_min<=30"), reps=2, seed=1)
