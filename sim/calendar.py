@@ -6,7 +6,9 @@ d * 1440. Times of day in scenario files are "HH:MM" strings, stored as minutes.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -19,7 +21,17 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["MINUTES_PER_DAY", "Calendar", "Lunch", "TimeOfDay", "format_time", "parse_time"]
+__all__ = [
+    "MINUTES_PER_DAY",
+    "WEEKDAYS",
+    "Calendar",
+    "Lunch",
+    "TimeOfDay",
+    "format_time",
+    "parse_time",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 MINUTES_PER_DAY = 1440
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -75,7 +87,17 @@ class Calendar(BaseModel):
     ticket_cutoff_at: TimeOfDay | None = Field(
         default=None, description="last ticket of the day; defaults to closes_at"
     )
-    days: int = Field(default=1, ge=1, description="days simulated per replication")
+    days: int = Field(default=1, ge=1, description="working days simulated per replication")
+    start_date: dt.date = Field(
+        default=dt.date(2021, 3, 1),
+        description="date of the first simulated day (moved forward to a working day)",
+    )
+    weekend: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        default=("sat", "sun"), description="weekdays the hall and the back office are closed"
+    )
+    holidays: tuple[dt.date, ...] = Field(
+        default=(), description="public holidays (YYYY-MM-DD), closed like weekends"
+    )
     at_close: Literal["serve_ticket_holders", "send_home"] = Field(
         default="serve_ticket_holders",
         description=(
@@ -86,6 +108,8 @@ class Calendar(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Calendar:
+        if len(set(self.weekend)) >= 7:
+            raise ValueError("calendar.weekend: at least one weekday must be a working day")
         if self.opens_at >= self.closes_at:
             raise ValueError("calendar.closes_at: must be after opens_at")
         if not self.opens_at < self.cutoff_at <= self.closes_at:
@@ -97,6 +121,29 @@ class Calendar(BaseModel):
                 "calendar.lunch: must start after opening, end before closing, start < end"
             )
         return self
+
+    def is_working(self, day: dt.date) -> bool:
+        return WEEKDAYS[day.weekday()] not in self.weekend and day not in self._holiday_set
+
+    @cached_property
+    def _holiday_set(self) -> frozenset[dt.date]:
+        return frozenset(self.holidays)
+
+    def date_of(self, working_day: int) -> dt.date:
+        """The date of working day n (0 = the first working day from start_date).
+
+        The simulation clock runs on working days only: day n starts at n * 1440 minutes,
+        so "k working days later" is simply k * 1440 minutes later.
+        """
+        if working_day < 0:
+            raise ValueError("working days are counted from 0")
+        day, seen = self.start_date, -1
+        while True:
+            if self.is_working(day):
+                seen += 1
+                if seen == working_day:
+                    return day
+            day += dt.timedelta(days=1)
 
     @property
     def cutoff_at(self) -> int:

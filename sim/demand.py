@@ -25,6 +25,10 @@ class DayVisitors:
     n_matters: np.ndarray  # (n,)
     work_min: np.ndarray  # (n, k_max) specialist service time of each matter
     patience_min: np.ndarray | None  # (n, k_max) patience at each queue visit; None: endless
+    # with a back office: (n, k_max) uniforms deciding instant vs back office per matter,
+    # and (n, k_max, steps) uniforms for the effort of each approval step
+    instant_u: np.ndarray | None = None
+    effort_u: np.ndarray | None = None
 
 
 def arrival_times(
@@ -75,4 +79,9 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     patience = None
     if scenario.patience_min is not None:
         patience = scenario.patience_min.quantile(rngs["patience"].random((n, k_max)))
-    return DayVisitors(arrival_at, matters, n_matters, work, patience)
+    instant_u = effort_u = None
+    if scenario.backoffice is not None:
+        steps = max(len(m.approval.steps) for m in matter_list if m.approval is not None)
+        instant_u = rngs["instant"].random((n, k_max))
+        effort_u = rngs["backoffice"].random((n, k_max, steps))
+    return DayVisitors(arrival_at, matters, n_matters, work, patience, instant_u, effort_u)

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
+from sim.backoffice import BackOfficeModel
 from sim.calendar import MINUTES_PER_DAY
 from sim.demand import draw_day
-from sim.records import OUTCOMES, LogBuilder
+from sim.records import OUTCOMES, LogBuilder, case_frame, step_frame
 from sim.scenario import Scenario
 from sim.streams import streams
 
-__all__ = ["simulate"]
+__all__ = ["Simulated", "simulate", "simulate_all"]
 
 _WAITING, _IN_SERVICE, _GONE = 0, 1, 2
 _SERVED, _ABANDONED, _UNSERVED = (OUTCOMES.index(o) for o in OUTCOMES)
@@ -77,21 +79,25 @@ class _Pool:
 
 
 class _Visitor:
-    __slots__ = ("arrival", "day", "number", "patience", "remaining", "visits", "work")
+    __slots__ = ("arrival", "day", "effort", "instant", "number", "patience", "remaining",
+                 "slots", "visits", "work")  # fmt: skip
 
     def __init__(self, number, day, arrival, remaining, work, patience):
         self.number, self.day, self.arrival = number, day, arrival
         self.remaining, self.work, self.patience = remaining, work, patience
+        self.slots = list(range(len(remaining)))  # each remaining matter's draw index
         self.visits = 0
+        self.instant = self.effort = None  # back-office draws, when there is a back office
 
 
 class _Ticket:
-    __slots__ = ("label", "pool", "queue", "service", "state", "ticket_at", "visit", "visitor",
-                 "window")  # fmt: skip
+    __slots__ = ("label", "matters", "pool", "queue", "service", "slots", "state", "ticket_at",
+                 "visit", "visitor", "window")  # fmt: skip
 
-    def __init__(self, visitor, visit, pool, queue, label, service, ticket_at):
+    def __init__(self, visitor, visit, pool, queue, label, service, ticket_at, matters, slots):
         self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
         self.label, self.service, self.ticket_at = label, service, ticket_at
+        self.matters, self.slots = matters, slots
         self.state = _WAITING
         self.window: int | None = None
 
@@ -122,6 +128,10 @@ class _Hall:
         self.lunch_serves_holders = bool(cal.lunch and cal.lunch.at_start != "pause")
         self.send_home = cal.at_close == "send_home"
         self.closes_at = cal.closes_at
+        self.matter_specs = list(scenario.matters.values())
+        self.backoffice = (
+            None if scenario.backoffice is None else BackOfficeModel(self.env, scenario)
+        )
 
     # -- processes -------------------------------------------------------------------
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
@@ -132,6 +142,8 @@ class _Hall:
             matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
             work = v.work_min.tolist()
             patience = None if v.patience_min is None else v.patience_min.tolist()
+            instant = None if v.instant_u is None else v.instant_u.tolist()
+            effort = None if v.effort_u is None else v.effort_u.tolist()
             for i, t in enumerate(v.arrival_at.tolist()):
                 yield env.timeout(base + t - env.now)
                 n = n_matters[i]
@@ -139,6 +151,8 @@ class _Hall:
                     number, day, env.now, matters[i][:n], work[i][:n],
                     None if patience is None else patience[i],
                 )  # fmt: skip
+                if instant is not None:
+                    visitor.instant, visitor.effort = instant[i], effort[i]
                 number += 1
                 self._next_visit(visitor)
             if self.send_home:
@@ -180,6 +194,8 @@ class _Hall:
             pool.busy[w] = False
             ticket.state = _GONE
             self._record(ticket, start, env.now, _SERVED)
+            if self.backoffice is not None:
+                self._to_backoffice(ticket)
             self._next_visit(ticket.visitor)
 
     # -- routing ---------------------------------------------------------------------
@@ -216,18 +232,22 @@ class _Hall:
             pool = self.only_pool[m] or self._choose_pool(matters)
             service = visitor.work[0] / pool.speed
             label = self._single_labels[m]
+            group, slots = (m,), (visitor.slots[0],)
             visitor.remaining = ()
         else:
             pool = self._choose_pool(matters)
             here = [k for k, m in enumerate(matters) if pool.index in self.eligible[m]]
             service = sum(visitor.work[k] for k in here) / pool.speed
-            label = self._label(tuple(matters[k] for k in here))
+            group = tuple(matters[k] for k in here)
+            slots = tuple(visitor.slots[k] for k in here)
+            label = self._label(group)
             visitor.remaining = [m for k, m in enumerate(matters) if k not in here]
             visitor.work = [w for k, w in enumerate(visitor.work) if k not in here]
+            visitor.slots = [s for k, s in enumerate(visitor.slots) if k not in here]
         patience = None if visitor.patience is None else visitor.patience[visitor.visits]
         visitor.visits += 1
         env = self.env
-        ticket = _Ticket(visitor, visitor.visits, pool, 0, label, service, env.now)
+        ticket = _Ticket(visitor, visitor.visits, pool, 0, label, service, env.now, group, slots)
         if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
             ticket.state = _GONE
             self._record(ticket, _NAN, env.now, _UNSERVED)
@@ -268,6 +288,14 @@ class _Hall:
                 for ticket in moving:
                     pool.enqueue(ticket, pool.queue_for_new_ticket())
 
+    def _to_backoffice(self, ticket: _Ticket) -> None:
+        """Matters accepted at the window that are not instant open back-office cases."""
+        visitor = ticket.visitor
+        for m, slot in zip(ticket.matters, ticket.slots, strict=True):
+            spec = self.matter_specs[m]
+            if spec.approval is not None and visitor.instant[slot] >= spec.instant_share:
+                self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot])
+
     def _abandon(self, ticket: _Ticket) -> None:
         if ticket.state == _WAITING:
             ticket.state = _GONE
@@ -305,10 +333,32 @@ class _Hall:
         self.env.run()
 
 
-def simulate(scenario: Scenario, seed: int, replication: int) -> pd.DataFrame:
-    """Run one replication of a scenario; return its event log."""
+@dataclass(frozen=True)
+class Simulated:
+    """What one replication recorded: the event log, and the case and step logs of the
+    back office (empty without one)."""
+
+    log: pd.DataFrame
+    cases: pd.DataFrame
+    steps: pd.DataFrame
+
+
+def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
+    """Run one replication of a scenario; return every log it recorded."""
     hall = _Hall(scenario, streams(seed, replication))
     hall.run()
-    return hall.log.to_frame(
+    log = hall.log.to_frame(
         scenario.name, replication, hall.labels, [pool.name for pool in hall.pools]
     )
+    office = hall.backoffice
+    approvals = [m.approval for m in scenario.matters.values()]
+    cases = case_frame(
+        office.cases if office else [], scenario.name, replication, hall.matter_ids, approvals
+    )
+    steps = step_frame(office.steps if office else [], scenario.name, replication)
+    return Simulated(log, cases, steps)
+
+
+def simulate(scenario: Scenario, seed: int, replication: int) -> pd.DataFrame:
+    """Run one replication of a scenario; return its event log."""
+    return simulate_all(scenario, seed, replication).log

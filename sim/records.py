@@ -104,3 +104,89 @@ def columns_markdown() -> str:
     rows = ["| column | type | meaning |", "|---|---|---|"]
     rows += [f"| `{name}` | {dtype} | {meaning} |" for name, (dtype, meaning) in COLUMNS.items()]
     return "\n".join(rows)
+
+
+# The case log: one row per matter that went to the back office. Times are working-day
+# clock times: `*_day` is the working day (0-based), `*_at` minutes since its midnight.
+CASE_COLUMNS: dict[str, tuple[str, str]] = {
+    "scenario": ("category", "scenario name"),
+    "replication": ("int32", "replication number, 0-based"),
+    "case": ("int64", "case number, unique within a replication"),
+    "visitor": ("int64", "the visitor who applied (see the event log)"),
+    "matter": ("category", "matter id"),
+    "route": ("category", "serial | parallel"),
+    "departments": ("category", "departments of the route's steps, joined by '+'"),
+    "accepted_day": ("int32", "working day the case was accepted at a window"),
+    "accepted_at": ("float64", "time of day it was accepted"),
+    "finished_day": ("int32", "working day the last step ended"),
+    "finished_at": ("float64", "time of day the last step ended"),
+    "lead_time_days": ("float64", "working days from acceptance to result (fractional)"),
+    "promised_days": ("float64", "promised limit, working days"),
+    "statutory_days": ("float64", "statutory limit, working days"),
+    "on_time_promised": ("bool", "lead_time_days <= promised_days"),
+    "on_time_statutory": ("bool", "lead_time_days <= statutory_days"),
+    "warned_at_days": (
+        "float64",
+        "working days after acceptance a warning was raised; NaN if none",
+    ),
+}
+
+# One row per approval step of a case.
+STEP_COLUMNS: dict[str, tuple[str, str]] = {
+    "scenario": ("category", "scenario name"),
+    "replication": ("int32", "replication number, 0-based"),
+    "case": ("int64", "case number (see the case log)"),
+    "department": ("category", "department whose team did the step"),
+    "queued_abs_min": ("float64", "clock time the step was ready for a staff member"),
+    "work_start_abs_min": ("float64", "clock time a staff member started (in working hours)"),
+    "work_end_abs_min": ("float64", "clock time the work ended"),
+    "effort_min": ("float64", "working minutes of staff time"),
+    "done_abs_min": ("float64", "clock time the step ended, after any inspection delay"),
+}
+
+
+def case_frame(
+    rows: list[tuple], scenario: str, replication: int, matters: list[str], approvals: list
+) -> pd.DataFrame:
+    """Case rows (case, visitor, matter index, accepted, finished, warned) -> case log."""
+    case, visitor, matter, accepted, finished, warned = (
+        [np.asarray(c) for c in zip(*rows, strict=True)] if rows else [np.array([])] * 6
+    )
+    matter = matter.astype(np.int64)
+    accepted, finished = accepted.astype(float), finished.astype(float)
+    promised = np.array([a.promised_days if a else np.nan for a in approvals])[matter]
+    statutory = np.array([a.statutory_days if a else np.nan for a in approvals])[matter]
+    routes = [a.route if a else "" for a in approvals]
+    departments = ["+".join(s.department for s in a.steps) if a else "" for a in approvals]
+    lead = (finished - accepted) / MINUTES_PER_DAY
+    frame = pd.DataFrame(
+        {
+            "scenario": scenario,
+            "replication": replication,
+            "case": case.astype(np.int64),
+            "visitor": visitor.astype(np.int64),
+            "matter": pd.Categorical.from_codes(matter, matters),
+            "route": np.asarray(routes, dtype=object)[matter],
+            "departments": np.asarray(departments, dtype=object)[matter],
+            "accepted_day": accepted // MINUTES_PER_DAY,
+            "accepted_at": accepted % MINUTES_PER_DAY,
+            "finished_day": finished // MINUTES_PER_DAY,
+            "finished_at": finished % MINUTES_PER_DAY,
+            "lead_time_days": lead,
+            "promised_days": promised,
+            "statutory_days": statutory,
+            "on_time_promised": lead <= promised,
+            "on_time_statutory": lead <= statutory,
+            "warned_at_days": (warned.astype(float) - accepted) / MINUTES_PER_DAY,
+        }
+    )
+    frame = frame.astype({k: v for k, (v, _) in CASE_COLUMNS.items() if k != "matter"})
+    return frame.sort_values("case", ignore_index=True)
+
+
+def step_frame(rows: list[tuple], scenario: str, replication: int) -> pd.DataFrame:
+    names = [c for c in STEP_COLUMNS if c not in {"scenario", "replication"}]
+    frame = pd.DataFrame(rows, columns=names)
+    frame.insert(0, "replication", replication)
+    frame.insert(0, "scenario", scenario)
+    return frame.astype({k: v for k, (v, _) in STEP_COLUMNS.items()})

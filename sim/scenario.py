@@ -12,10 +12,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.calendar import Calendar, format_time, parse_time
+from sim.calendar import Calendar, TimeOfDay, format_time, parse_time
 from sim.dists import Distribution
 
-__all__ = ["Demand", "Matter", "Pool", "Scenario", "Serves"]
+__all__ = [
+    "Approval",
+    "BackOffice",
+    "Demand",
+    "Matter",
+    "Pool",
+    "Scenario",
+    "Serves",
+    "Step",
+    "WorkingHours",
+]
 
 _SHARE_TOLERANCE = 1e-6
 
@@ -66,12 +76,92 @@ class Demand(_Frozen):
         return list(zip(starts, ends, self.arrival_profile.values(), strict=True))
 
 
+class Step(_Frozen):
+    """One department's part of an approval."""
+
+    department: str
+    effort_hours: Distribution = Field(
+        description="staff working time on the case (counted in back-office working hours)"
+    )
+    delay_days: float = Field(
+        default=0,
+        ge=0,
+        description="waiting with no staff after the work, e.g. site inspection or expert "
+        "review, in working days",
+    )
+
+
+class Approval(_Frozen):
+    """The back-office route of a matter and its time limits (in working days)."""
+
+    route: Literal["serial", "parallel"] = Field(
+        default="serial",
+        description="serial: steps one after another; parallel: all at once, done when all are",
+    )
+    steps: tuple[Step, ...] = Field(min_length=1)
+    promised_days: float = Field(gt=0, description="promised limit (承诺时限), working days")
+    statutory_days: float = Field(gt=0, description="statutory limit (法定时限), working days")
+
+    @model_validator(mode="after")
+    def _limits(self) -> Approval:
+        if self.promised_days > self.statutory_days:
+            raise ValueError(
+                f"promised_days: {self.promised_days:g} is above statutory_days "
+                f"{self.statutory_days:g}; a promise is at most the statutory limit"
+            )
+        return self
+
+
 class Matter(_Frozen):
     """A kind of application, as a planner aggregates them (one row of the matter mix)."""
 
     department: str
     share: float = Field(gt=0, le=1, description="share of all matters brought to the hall")
     service_min: Distribution = Field(description="window time for this matter, specialist")
+    instant_share: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="share finished at the window (即办); the rest go to the back office",
+    )
+    approval: Approval | None = Field(
+        default=None, description="back-office route, needed when instant_share < 1"
+    )
+
+    @model_validator(mode="after")
+    def _needs_route(self) -> Matter:
+        if self.instant_share < 1 and self.approval is None:
+            raise ValueError("approval: required when instant_share is below 1")
+        return self
+
+
+class WorkingHours(_Frozen):
+    starts_at: TimeOfDay
+    ends_at: TimeOfDay
+
+
+class BackOffice(_Frozen):
+    """Approval teams working on a working-day clock; backlog carries from day to day."""
+
+    teams: dict[str, int] = Field(min_length=1, description="department -> approval staff")
+    working_hours: tuple[WorkingHours, ...] | None = Field(
+        default=None, description="staff hours each working day; default: the hall's hours"
+    )
+    warning_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="a warning is raised when an open case has used this share of its "
+        "promised limit",
+    )
+
+    @field_validator("teams")
+    @classmethod
+    def _staff(cls, teams: dict[str, int]) -> dict[str, int]:
+        bad = {d: n for d, n in teams.items() if n < 1}
+        if bad:
+            raise ValueError(f"every team needs at least 1 staff, got {bad}")
+        return teams
 
 
 class Serves(_Frozen):
@@ -149,6 +239,9 @@ class Scenario(_Frozen):
         default=None, description="how long a visitor waits before leaving; none: forever"
     )
     target_wait_min: float = Field(gt=0, description="service level: share waiting <= this")
+    backoffice: BackOffice | None = Field(
+        default=None, description="approval teams for matters that are not finished at the window"
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -195,6 +288,18 @@ class Scenario(_Frozen):
                         f"windows.{name}.schedule.{format_time(start)}: {n} windows open, "
                         f"must be between 0 and count ({pool.count})"
                     )
+        for matter_id, matter in self.matters.items():
+            if matter.approval is None:
+                continue
+            if self.backoffice is None:
+                raise ValueError(f"matters.{matter_id}.approval: needs a backoffice section")
+            for k, step in enumerate(matter.approval.steps):
+                if step.department not in self.backoffice.teams:
+                    raise ValueError(
+                        f"matters.{matter_id}.approval.steps.{k}.department: "
+                        f"{step.department!r} has no team in backoffice.teams "
+                        f"({sorted(self.backoffice.teams)})"
+                    )
         orphans = [m for m in self.matters if not self.pools_serving(m)]
         if orphans:
             raise ValueError(f"matters: no window pool serves {orphans}")
@@ -229,6 +334,13 @@ class Scenario(_Frozen):
             ):
                 names.append(name)
         return names
+
+    def backoffice_intervals(self) -> list[tuple[int, int]]:
+        """Times of day when approval staff work."""
+        office = self.backoffice
+        if office is None or office.working_hours is None:
+            return self.calendar.service_intervals()
+        return [(h.starts_at, h.ends_at) for h in office.working_hours]
 
     @property
     def total_windows(self) -> int:

@@ -1,0 +1,117 @@
+"""The back office: approval teams on a working-day clock, serial or parallel routes.
+
+The simulation clock runs on working days only (day n starts at n * 1440 minutes; see
+`Calendar.date_of`), so weekends and holidays take no simulated time: "k working days
+later" is k * 1440 minutes later, and lead times in working days are differences of the
+clock. Within a day, staff work only in the back office's working hours: an effort of
+3 hours started at 16:30 with a 17:30 close ends at 10:00 the next working day (08:00
+start). A step holds one staff member of its department's team for its effort, then
+waits `delay_days` (site inspection, expert review) with no staff. Serial routes run
+steps one after another; parallel routes fork them and join when all are done. Like the
+hall, this module only simulates and records rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from sim.calendar import MINUTES_PER_DAY
+from sim.scenario import Approval, Scenario
+
+__all__ = ["BackOfficeModel", "next_working_time", "work_finish"]
+
+
+def next_working_time(t: float, intervals: list[tuple[int, int]]) -> float:
+    """The first moment at or after t inside working hours."""
+    day, tod = divmod(t, MINUTES_PER_DAY)
+    for start, end in intervals:
+        if tod < end:
+            return day * MINUTES_PER_DAY + max(tod, start)
+    return (day + 1) * MINUTES_PER_DAY + intervals[0][0]
+
+
+def work_finish(t: float, effort_min: float, intervals: list[tuple[int, int]]) -> float:
+    """When `effort_min` minutes of work started at t end, counting working hours only."""
+    remaining = effort_min
+    day, tod = divmod(t, MINUTES_PER_DAY)
+    while True:
+        for start, end in intervals:
+            if tod >= end:
+                continue
+            begin = max(tod, start)
+            if remaining <= end - begin:
+                return day * MINUTES_PER_DAY + begin + remaining
+            remaining -= end - begin
+            tod = end
+        day, tod = day + 1, 0.0
+
+
+class BackOfficeModel:
+    """Teams as SimPy resources; cases as processes. Rows go to `cases` and `steps`."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario):
+        office = scenario.backoffice
+        assert office is not None
+        self.env = env
+        self.intervals = scenario.backoffice_intervals()
+        self.teams = {dept: simpy.Resource(env, staff) for dept, staff in office.teams.items()}
+        self.warning_share = office.warning_share
+        self.cases: list[tuple] = []
+        self.steps: list[tuple] = []
+        self._next_case = 0
+
+    def open_case(
+        self, visitor: int, matter: int, approval: Approval, uniforms: list[float]
+    ) -> None:
+        """A matter accepted at a window now enters the back office."""
+        case = self._next_case
+        self._next_case += 1
+        self.env.process(self._case(case, visitor, matter, approval, uniforms))
+
+    def _case(
+        self, case: int, visitor: int, matter: int, approval: Approval, uniforms: list[float]
+    ) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        accepted = env.now
+        warned: list[float] = []
+        done = [False]
+
+        def warn(_event: simpy.Event) -> None:
+            if not done[0]:
+                warned.append(env.now)
+
+        limit = self.warning_share * approval.promised_days * MINUTES_PER_DAY
+        env.timeout(limit).callbacks.append(warn)
+        efforts = [
+            float(step.effort_hours.quantile(u)) * 60
+            for step, u in zip(approval.steps, uniforms, strict=False)
+        ]
+        if approval.route == "parallel":
+            yield env.all_of(
+                [
+                    env.process(self._step(case, step, effort))
+                    for step, effort in zip(approval.steps, efforts, strict=True)
+                ]
+            )
+        else:
+            for step, effort in zip(approval.steps, efforts, strict=True):
+                yield from self._step(case, step, effort)
+        done[0] = True
+        self.cases.append(
+            (case, visitor, matter, accepted, env.now, warned[0] if warned else float("nan"))
+        )
+
+    def _step(self, case: int, step, effort_min: float) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        queued = env.now
+        with self.teams[step.department].request() as request:
+            yield request
+            begin = next_working_time(env.now, self.intervals)
+            end = work_finish(begin, effort_min, self.intervals)
+            yield env.timeout(end - env.now)
+        if step.delay_days:
+            yield env.timeout(step.delay_days * MINUTES_PER_DAY)
+        self.steps.append((case, step.department, queued, begin, end, effort_min, env.now))
