@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tqdm import tqdm
 
+from sim.case_metrics import backlog_table, case_kpi_table, team_table
 from sim.executors import Executor
-from sim.hall import simulate
+from sim.hall import Simulated, simulate, simulate_all
 from sim.metrics import (
     HEADLINE_KPIS,
     Capacity,
@@ -54,10 +55,29 @@ class RunResult:
     pools: pd.DataFrame = field(repr=False)
     matters: pd.DataFrame = field(repr=False)
     hourly: pd.DataFrame = field(repr=False)
+    # the whole case (empty without a back office)
+    cases: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    steps: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    case_kpis: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    teams: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    backlog: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     @property
     def summary(self) -> pd.DataFrame:
         return summarize(self.kpis)
+
+    @property
+    def case_summary(self) -> pd.DataFrame:
+        """Same-day rate, lead times, on-time rates: mean and 95% CI."""
+        return summarize(self.case_kpis) if not self.case_kpis.empty else pd.DataFrame()
+
+    @property
+    def teams_summary(self) -> pd.DataFrame:
+        return summarize(self.teams, by=["team"]) if not self.teams.empty else pd.DataFrame()
+
+    @property
+    def backlog_summary(self) -> pd.DataFrame:
+        return summarize(self.backlog, by=["day"]) if not self.backlog.empty else pd.DataFrame()
 
     @property
     def pools_summary(self) -> pd.DataFrame:
@@ -84,39 +104,55 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-@dataclass(frozen=True)
-class _Replication:
-    """One replication's log and KPI tables, computed where it was simulated."""
-
-    log: pd.DataFrame
-    kpis: pd.DataFrame
-    pools: pd.DataFrame
-    matters: pd.DataFrame
-    hourly: pd.DataFrame
+TABLES = ("log", "kpis", "pools", "matters", "hourly",
+          "cases", "steps", "case_kpis", "teams", "backlog")  # fmt: skip
 
 
-def _tables(log: pd.DataFrame, capacity: Capacity) -> dict[str, pd.DataFrame]:
-    return {
+def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
+    """Every KPI table of one replication's logs."""
+    capacity = Capacity.from_scenario(scenario)
+    log = out.log
+    tables = {
+        "log": log,
         "kpis": replication_table(log, capacity),
         "pools": pool_table(log, capacity),
         "matters": matter_table(log, capacity),
         "hourly": hourly_table(log, capacity),
+        "cases": out.cases,
+        "steps": out.steps,
     }
+    if scenario.backoffice is not None:
+        working = sum(b - a for a, b in scenario.backoffice_intervals())
+        replications = list(log[["scenario", "replication"]].drop_duplicates().itertuples(False))
+        tables |= {
+            "case_kpis": case_kpi_table(log, out.cases),
+            "teams": team_table(
+                out.steps,
+                scenario.backoffice.teams,
+                working,
+                scenario.calendar.days,
+                [(str(s), int(r)) for s, r in replications],
+            ),
+            "backlog": backlog_table(out.cases),
+        }
+    return tables
 
 
-def _replicate(scenario: Scenario, seed: int, replication: int) -> _Replication:
+def _replicate(scenario: Scenario, seed: int, replication: int) -> dict[str, pd.DataFrame]:
     """The unit of parallel work: simulate one replication and compute its tables."""
-    log = simulate(scenario, seed, replication)
-    return _Replication(log=log, **_tables(log, Capacity.from_scenario(scenario)))
+    return _tables(scenario, simulate_all(scenario, seed, replication))
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty] or frames[:1]
+    if not frames:
+        return pd.DataFrame()
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def _replications(
     scenario: Scenario, seed: int, replications: range, executor: Executor, progress: bool
-) -> list[_Replication]:
+) -> list[dict[str, pd.DataFrame]]:
     tasks = [(scenario, seed, r) for r in replications]
     results = executor.imap(_replicate, tasks)
     if progress:
@@ -139,8 +175,9 @@ def simulate_replications(
 
 def analyse(scenario: Scenario, log: pd.DataFrame, seed: int, reps: int) -> RunResult:
     """KPI tables of an event log produced for `scenario` (or a real log of that shape)."""
-    capacity = Capacity.from_scenario(scenario)
-    return RunResult(scenario, seed, reps, log, capacity, **_tables(log, capacity))
+    tables = _tables(scenario, Simulated(log, pd.DataFrame(), pd.DataFrame()))
+    tables = {k: v for k, v in tables.items() if k in ("log", "kpis", "pools", "matters", "hourly")}
+    return RunResult(scenario, seed, reps, capacity=Capacity.from_scenario(scenario), **tables)
 
 
 # A CI half-width this small is precise enough whatever the mean: 15 seconds on a wait,
@@ -182,14 +219,12 @@ def run(
     executor = executor or Executor()
     parts = _replications(scenario, seed, range(reps), executor, progress)
     while precision is not None and len(parts) < max_reps:
-        if not imprecise_kpis(_concat([p.kpis for p in parts]), precision):
+        if not imprecise_kpis(_concat([p["kpis"] for p in parts]), precision):
             break
         done = len(parts)
         batch = min(max(executor.jobs, math.ceil(done / 2)), max_reps - done)
         parts += _replications(scenario, seed, range(done, done + batch), executor, progress)
-    capacity = Capacity.from_scenario(scenario)
-    tables = {
-        name: _concat([getattr(p, name) for p in parts])
-        for name in ("log", "kpis", "pools", "matters", "hourly")
-    }
-    return RunResult(scenario, seed, len(parts), capacity=capacity, **tables)
+    tables = {name: _concat([p[name] for p in parts if name in p]) for name in TABLES}
+    return RunResult(
+        scenario, seed, len(parts), capacity=Capacity.from_scenario(scenario), **tables
+    )

@@ -8,7 +8,7 @@ Overlay rules (a reform file changes only what differs):
   (e.g. swap all department pools for one comprehensive pool).
 Relative `extends:` paths are relative to the file that says them.
 Times of day are written "HH:MM"; YAML 1.1's base-60 integers (9:30 -> 570) are
-switched off so that an unquoted time stays a string.
+switched off so that an unquoted time stays a string; dates stay strings as well.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader without base-60 numbers, with the !replace tag."""
 
 
+# Dates stay strings too, so that pydantic checks them and names the field on error.
+_DROPPED = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp"}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:int"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -176,8 +178,9 @@ def parse_scenario(
         field = _field_path(error["loc"])
         message = _message(error)
         head, sep, rest = message.partition(": ")
-        if sep and " " not in head and head.startswith(field):  # checks lead with their path
-            field, message = head, rest
+        if sep and " " not in head:  # checks lead with their path, full or relative
+            field = head if head.startswith(field) else f"{field}.{head}"
+            message = rest
         source = _origin(field, origins or {})
         if source is not None and source.resolve() != Path(file).resolve():
             message += f" (set in {source})"

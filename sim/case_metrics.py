@@ -1,0 +1,112 @@
+"""KPIs of the whole case: same-day rate, lead times, limits kept, back-office load.
+
+Pure functions of the event log and the case and step logs (see sim.records), one row
+per replication (and team, and working day), summarised across replications by
+`sim.metrics.summarize` like every other table.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import MINUTES_PER_DAY
+
+__all__ = ["backlog_table", "case_kpi_table", "team_table"]
+
+
+def _replications(log: pd.DataFrame) -> list[tuple[str, int]]:
+    keys = log[["scenario", "replication"]].drop_duplicates()
+    return [(str(s), int(r)) for s, r in keys.itertuples(index=False)]
+
+
+def _of(frame: pd.DataFrame, scenario: str, replication: int) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return frame[(frame["scenario"] == scenario) & (frame["replication"] == replication)]
+
+
+def case_kpi_table(log: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    """Per replication: matters accepted, same-day rate, back-office cases, lead times,
+    on-time rates against the promised and statutory limits, warnings."""
+    rows = []
+    for scenario, rep in _replications(log):
+        visits = _of(log, scenario, rep)
+        accepted = int(visits.loc[visits["outcome"] == "served", "n_matters"].sum())
+        c = _of(cases, scenario, rep)
+        later = int((c["finished_day"] > c["accepted_day"]).sum()) if len(c) else 0
+        lead = c["lead_time_days"].to_numpy() if len(c) else np.array([])
+        rows.append(
+            {
+                "scenario": scenario,
+                "replication": rep,
+                "matters_accepted": accepted,
+                "same_day_rate": (accepted - later) / accepted if accepted else math.nan,
+                "backoffice_cases": len(c),
+                "lead_time_mean_days": lead.mean() if len(lead) else math.nan,
+                "lead_time_p90_days": np.quantile(lead, 0.9) if len(lead) else math.nan,
+                "on_time_promised_rate": c["on_time_promised"].mean() if len(c) else math.nan,
+                "on_time_statutory_rate": c["on_time_statutory"].mean() if len(c) else math.nan,
+                "warnings": int(c["warned_at_days"].notna().sum()) if len(c) else 0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def team_table(
+    steps: pd.DataFrame,
+    teams: dict[str, int],
+    working_min_per_day: float,
+    days: int,
+    replications: list[tuple[str, int]],
+) -> pd.DataFrame:
+    """Per replication and team: steps, effort, utilization over the simulated working
+    days (effort / staff-minutes), and the mean wait for a staff member (working days)."""
+    rows = []
+    for scenario, rep in replications:
+        s = _of(steps, scenario, rep)
+        for team, staff in teams.items():
+            t = s[s["department"] == team] if len(s) else s
+            effort = float(t["effort_min"].sum()) if len(t) else 0.0
+            wait = (t["work_start_abs_min"] - t["queued_abs_min"]) / MINUTES_PER_DAY
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "replication": rep,
+                    "team": team,
+                    "staff": staff,
+                    "steps": len(t),
+                    "effort_hours": effort / 60,
+                    "utilization": effort / (staff * working_min_per_day * days),
+                    "staff_wait_mean_days": float(wait.mean()) if len(t) else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def backlog_table(cases: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and working day: cases accepted, finished, and the open backlog
+    (time-weighted mean over the day and at its end). Days run until the last case ends."""
+    if cases.empty:
+        return pd.DataFrame()
+    rows = []
+    for (scenario, rep), c in cases.groupby(["scenario", "replication"], observed=True):
+        start = (c["accepted_day"] * MINUTES_PER_DAY + c["accepted_at"]).to_numpy()
+        end = (c["finished_day"] * MINUTES_PER_DAY + c["finished_at"]).to_numpy()
+        for day in range(int(c["finished_day"].max()) + 1):
+            lo, hi = day * MINUTES_PER_DAY, (day + 1) * MINUTES_PER_DAY
+            overlap = np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None)
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "replication": rep,
+                    "day": day,
+                    "accepted": int(((start >= lo) & (start < hi)).sum()),
+                    "finished": int(((end >= lo) & (end < hi)).sum()),
+                    "backlog_mean": overlap.sum() / MINUTES_PER_DAY,
+                    "backlog_at_end": int(((start < hi) & (end >= hi)).sum()),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,128 @@
+"""The back office: working-day arithmetic, serial versus parallel routes, limits, Little."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from sim import run
+from sim.backoffice import next_working_time, work_finish
+from sim.calendar import Calendar
+from sim.case_metrics import backlog_table
+from sim.hall import simulate_all
+from tests.helpers import build, mmc_dict, t_interval
+
+HOURS = [(480, 720), (840, 1080)]  # 08:00-12:00, 14:00-18:00
+
+
+def test_work_counts_working_hours_only():
+    assert work_finish(600, 60, HOURS) == 660  # inside the morning
+    assert work_finish(690, 60, HOURS) == 870  # 30 min before lunch, 30 after
+    assert work_finish(1050, 60, HOURS) == 1440 + 510  # 30 min today, 30 tomorrow morning
+    assert work_finish(1200, 30, HOURS) == 1440 + 510  # after hours: starts next morning
+    assert next_working_time(750, HOURS) == 840 and next_working_time(100, HOURS) == 480
+
+
+def test_working_days_skip_weekends_and_holidays():
+    cal = Calendar(opens_at="08:00", closes_at="18:00", start_date="2021-04-01",
+                   holidays=["2021-04-05"])  # fmt: skip
+    # Thursday 1 April, Friday 2, (weekend, Easter Monday 5 off), Tuesday 6
+    assert [cal.date_of(n) for n in range(3)] == [
+        dt.date(2021, 4, 1), dt.date(2021, 4, 2), dt.date(2021, 4, 6)
+    ]  # fmt: skip
+    assert Calendar(opens_at="08:00", closes_at="18:00", start_date="2021-04-03").date_of(0) == (
+        dt.date(2021, 4, 5)  # a Saturday start moves to the next working day
+    )
+
+
+def _scenario(route, steps, days=1, staff=50, instant_share=0.0, hours="24h", **calendar):
+    raw = mmc_dict(20, 0.5, 2.0, opens_at="08:00", closes_at="18:00", days=days, **calendar)
+    raw["matters"]["m"] |= {
+        "instant_share": instant_share,
+        "approval": {"route": route, "steps": steps, "promised_days": 3, "statutory_days": 10},
+    }
+    office = {"teams": {"A": staff, "B": staff, "C": staff}}
+    if hours == "24h":
+        office["working_hours"] = [{"starts_at": "00:00", "ends_at": "24:00"}]
+    raw["backoffice"] = office
+    return build(raw)
+
+
+def _step(dept, effort_hours=None, delay_days=0.0):
+    effort = effort_hours or {"dist": "fixed", "value": 0}
+    return {"department": dept, "effort_hours": effort, "delay_days": delay_days}
+
+
+def test_serial_lead_time_is_the_sum_and_parallel_the_maximum_of_deterministic_steps():
+    steps = [_step("A", delay_days=1), _step("B", delay_days=2), _step("C", delay_days=0.5)]
+    serial = simulate_all(_scenario("serial", steps), 1, 0).cases
+    parallel = simulate_all(_scenario("parallel", steps), 1, 0).cases
+    assert len(serial) > 100 and len(serial) == len(parallel)
+    np.testing.assert_allclose(serial["lead_time_days"], 3.5)
+    np.testing.assert_allclose(parallel["lead_time_days"], 2.0)
+    assert serial["on_time_promised"].sum() == 0 and parallel["on_time_promised"].all()
+    assert serial["on_time_statutory"].all()
+    # a warning at 80% of the 3-day promise: every serial case, no parallel one
+    np.testing.assert_allclose(serial["warned_at_days"], 2.4)
+    assert parallel["warned_at_days"].isna().all()
+
+
+def test_serial_and_parallel_random_steps_match_sum_and_max_in_distribution():
+    a, b = 5.0, 10.0  # exponential efforts in hours; ample staff, working 24 h a day
+    steps = [_step("A", {"dist": "exponential", "mean": a}),
+             _step("B", {"dist": "exponential", "mean": b})]  # fmt: skip
+    serial = run(_scenario("serial", steps, staff=1000), reps=10, seed=2).cases
+    parallel = run(_scenario("parallel", steps, staff=1000), reps=10, seed=2).cases
+    days = 24.0
+    serial_means = serial.groupby("replication")["lead_time_days"].mean() * days
+    parallel_means = parallel.groupby("replication")["lead_time_days"].mean() * days
+    lo, hi = t_interval(serial_means.to_numpy())
+    assert lo <= a + b <= hi
+    lo, hi = t_interval(parallel_means.to_numpy())
+    assert lo <= a + b - a * b / (a + b) <= hi  # E[max] of two exponentials
+    # tails: P(sum > t) and P(max > t) at t = 20 h
+    t = 20.0
+    p_sum = (b * np.exp(-t / b) - a * np.exp(-t / a)) / (b - a)
+    p_max = np.exp(-t / a) + np.exp(-t / b) - np.exp(-t / a - t / b)
+    for cases, p in ((serial, p_sum), (parallel, p_max)):
+        shares = cases.groupby("replication")["lead_time_days"].apply(
+            lambda x: (x * days > t).mean()
+        )
+        lo, hi = t_interval(shares.to_numpy())
+        assert lo <= p <= hi
+
+
+def test_a_friday_afternoon_case_with_a_one_day_step_finishes_on_monday():
+    # day 0 is Friday 2 April 2021; Monday 5 April is a holiday in the second scenario
+    steps = [_step("A", delay_days=1)]
+    for holidays, expected in (([], dt.date(2021, 4, 5)), (["2021-04-05"], dt.date(2021, 4, 6))):
+        scenario = _scenario("serial", steps, start_date="2021-04-02", holidays=holidays)
+        cases = simulate_all(scenario, 3, 0).cases
+        afternoon = cases[cases["accepted_at"] >= 14 * 60]
+        assert len(afternoon) > 10
+        assert {scenario.calendar.date_of(d) for d in afternoon["finished_day"]} == {expected}
+        np.testing.assert_allclose(afternoon["lead_time_days"], 1.0)  # working days
+
+
+def test_instant_share_splits_matters_between_window_and_back_office():
+    scenario = _scenario("serial", [_step("A", delay_days=1)], instant_share=0.7)
+    result = run(scenario, reps=20, seed=4)
+    share = result.case_kpis["backoffice_cases"] / result.case_kpis["matters_accepted"]
+    lo, hi = t_interval(share.to_numpy())
+    assert lo <= 0.3 <= hi
+    # the same-day rate is the instant share here (every back-office case takes a day)
+    lo, hi = t_interval(result.case_kpis["same_day_rate"].to_numpy())
+    assert lo <= 0.7 <= hi
+
+
+def test_littles_law_on_the_backlog():
+    steps = [_step("A", {"dist": "exponential", "mean": 3})]
+    scenario = _scenario("serial", steps, days=5, staff=2, hours="office")  # queues form
+    cases = simulate_all(scenario, 5, 0).cases
+    backlog = backlog_table(cases)
+    area = backlog["backlog_mean"].sum()  # case-days
+    assert area == pytest.approx(cases["lead_time_days"].sum(), rel=1e-9)
+    assert backlog["accepted"].sum() == backlog["finished"].sum() == len(cases)
+    assert (backlog["backlog_at_end"] >= 0).all() and backlog["backlog_at_end"].iloc[-1] == 0
