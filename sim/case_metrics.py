@@ -28,13 +28,23 @@ def _of(frame: pd.DataFrame, scenario: str, replication: int) -> pd.DataFrame:
     return frame[(frame["scenario"] == scenario) & (frame["replication"] == replication)]
 
 
+def _trips(visits: pd.DataFrame) -> pd.Series:
+    """Trips to the hall per application (visitor and matter): every trip on which the
+    matter was handled, queued for or given up on."""
+    handled = visits.assign(matter=visits["matters"].astype(str).str.split("+"))
+    handled = handled.explode("matter")
+    return handled.groupby(["visitor", "matter"])["trip"].nunique()
+
+
 def case_kpi_table(log: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
-    """Per replication: matters accepted, same-day rate, back-office cases, lead times,
-    on-time rates against the promised and statutory limits, warnings."""
+    """Per replication: matters accepted, same-day rate, trips per application, back-office
+    cases, lead times, on-time rates against the promised and statutory limits, warnings."""
     rows = []
     for scenario, rep in _replications(log):
         visits = _of(log, scenario, rep)
-        accepted = int(visits.loc[visits["outcome"] == "served", "n_matters"].sum())
+        served = visits["outcome"] == "served"
+        accepted = int((visits.loc[served, "n_matters"] - visits.loc[served, "incomplete"]).sum())
+        trips = _trips(visits)
         c = _of(cases, scenario, rep)
         later = int((c["finished_day"] > c["accepted_day"]).sum()) if len(c) else 0
         lead = c["lead_time_days"].to_numpy() if len(c) else np.array([])
@@ -44,6 +54,8 @@ def case_kpi_table(log: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
                 "replication": rep,
                 "matters_accepted": accepted,
                 "same_day_rate": (accepted - later) / accepted if accepted else math.nan,
+                "trips_per_case": trips.mean() if len(trips) else math.nan,
+                "one_trip_share": (trips <= 1).mean() if len(trips) else math.nan,
                 "backoffice_cases": len(c),
                 "lead_time_mean_days": lead.mean() if len(lead) else math.nan,
                 "lead_time_p90_days": np.quantile(lead, 0.9) if len(lead) else math.nan,

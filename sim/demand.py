@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.scenario import Scenario
 
-__all__ = ["DayVisitors", "arrival_times", "draw_day"]
+__all__ = ["MAX_TRIPS", "DayVisitors", "arrival_times", "draw_day"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ class DayVisitors:
     # and (n, k_max, steps) uniforms for the effort of each approval step
     instant_u: np.ndarray | None = None
     effort_u: np.ndarray | None = None
+    # with incomplete materials possible: (n, k_max, MAX_TRIPS, 2) uniforms per matter and
+    # trip, [..., 0] deciding whether materials are incomplete, [..., 1] the return delay
+    returns_u: np.ndarray | None = None
+
+
+MAX_TRIPS = 8  # a matter is accepted at the latest on this trip (caps a geometric count)
 
 
 def arrival_times(
@@ -84,4 +90,9 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
         steps = max(len(m.approval.steps) for m in matter_list if m.approval is not None)
         instant_u = rngs["instant"].random((n, k_max))
         effort_u = rngs["backoffice"].random((n, k_max, steps))
-    return DayVisitors(arrival_at, matters, n_matters, work, patience, instant_u, effort_u)
+    returns_u = None
+    if any(m.incomplete_share > 0 for m in matter_list):
+        returns_u = rngs["returns"].random((n, k_max, MAX_TRIPS, 2))
+    return DayVisitors(
+        arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u
+    )

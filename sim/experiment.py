@@ -121,11 +121,11 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
         "cases": out.cases,
         "steps": out.steps,
     }
+    tables["case_kpis"] = case_kpi_table(log, out.cases)
     if scenario.backoffice is not None:
         working = sum(b - a for a, b in scenario.backoffice_intervals())
         replications = list(log[["scenario", "replication"]].drop_duplicates().itertuples(False))
         tables |= {
-            "case_kpis": case_kpi_table(log, out.cases),
             "teams": team_table(
                 out.steps,
                 scenario.backoffice.teams,

@@ -13,6 +13,7 @@ real ticket machines do. The model only simulates and records rows in the event 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import simpy
 
 from sim.backoffice import BackOfficeModel
 from sim.calendar import MINUTES_PER_DAY
-from sim.demand import draw_day
+from sim.demand import MAX_TRIPS, draw_day
 from sim.records import OUTCOMES, LogBuilder, case_frame, step_frame
 from sim.scenario import Scenario
 from sim.streams import streams
@@ -38,8 +39,8 @@ _NAN = float("nan")
 
 class _Pool:
     __slots__ = (
-        "busy", "count", "dispatch", "idle", "index", "name", "open_now", "queues", "reopen",
-        "rr", "speed", "waiting",
+        "busy", "count", "dispatch", "dormant", "idle", "index", "name", "queues", "rr",
+        "segments", "speed", "waiting",
     )  # fmt: skip
 
     def __init__(self, index: int, name: str, count: int, speed: float, dispatch: str):
@@ -52,42 +53,81 @@ class _Pool:
         self.idle: list[deque[tuple[int, simpy.Event]]] = [deque() for _ in range(n_queues)]
         self.busy = [False] * count
         self.rr = 0
-        self.open_now = count  # windows 0..open_now-1 call tickets (staffing schedule)
-        self.reopen: simpy.Event | None = None  # closed windows wait on this
+        # staffing schedule: (start, windows open) by time of day; None: all open always
+        self.segments: list[tuple[int, int]] | None = None
+        self.dormant: list[simpy.Event] = []  # off-duty windows with nothing waiting
 
-    def queue_for_new_ticket(self) -> int:
+    def open_count(self, now: float) -> int:
+        """Windows 0..n-1 call tickets now. Before opening, the first segment applies;
+        after the last start (closing, overtime), the last one."""
+        if self.segments is None:
+            return self.count
+        tod = now % MINUTES_PER_DAY
+        n = self.segments[0][1]
+        for start, open_windows in self.segments:
+            if start > tod:
+                break
+            n = open_windows
+        return n
+
+    def reopens_in(self, now: float, window: int) -> float:
+        """Minutes until the schedule opens this window again (at the latest, a day)."""
+        assert self.segments is not None
+        _day, tod = divmod(now, MINUTES_PER_DAY)
+        for offset in (0, MINUTES_PER_DAY):
+            for start, open_windows in self.segments:
+                at = offset + start
+                if at > tod and open_windows > window:
+                    return at - tod
+        return MINUTES_PER_DAY
+
+    def queue_for_new_ticket(self, now: float) -> int:
         if self.dispatch == "shared_queue":
             return 0
-        open_windows = max(1, self.open_now)
+        open_windows = max(1, self.open_count(now))
         if self.dispatch == "round_robin":
             chosen, self.rr = self.rr % open_windows, (self.rr + 1) % open_windows
             return chosen
         loads = [w + b for w, b in zip(self.waiting[:open_windows], self.busy, strict=False)]
         return loads.index(min(loads))
 
-    def enqueue(self, ticket: _Ticket, qi: int) -> None:
+    def enqueue(self, ticket: _Ticket, qi: int, now: float) -> None:
         ticket.queue = qi
         if self.dispatch != "shared_queue":
             ticket.window = qi
         self.queues[qi].append(ticket)
         self.waiting[qi] += 1
-        if self.idle[qi]:
-            self.idle[qi].popleft()[1].succeed()
+        if self.dormant:  # off-duty windows look at the clock again
+            dormant, self.dormant = self.dormant, []
+            for wake in dormant:
+                wake.succeed()
+        idle = self.idle[qi]
+        while idle:  # wake an open idle window; closed ones wake too, to go off duty
+            window, wake = idle.popleft()
+            wake.succeed()
+            if self.segments is None or window < self.open_count(now):
+                break
 
     def load_per_window(self) -> float:
         return (sum(self.waiting) + sum(self.busy)) / self.count
 
 
 class _Visitor:
-    __slots__ = ("arrival", "day", "effort", "instant", "number", "patience", "remaining",
-                 "slots", "visits", "work")  # fmt: skip
+    __slots__ = ("arrival", "attempts", "day", "effort", "instant", "number", "patience",
+                 "pending", "remaining", "returns", "slots", "trip", "visits", "work",
+                 "work_by_slot")  # fmt: skip
 
     def __init__(self, number, day, arrival, remaining, work, patience):
         self.number, self.day, self.arrival = number, day, arrival
         self.remaining, self.work, self.patience = remaining, work, patience
         self.slots = list(range(len(remaining)))  # each remaining matter's draw index
         self.visits = 0
+        self.trip = 1
         self.instant = self.effort = None  # back-office draws, when there is a back office
+        self.returns = None  # incomplete-materials draws, when matters can be incomplete
+        self.attempts: list[int] = []  # trips made so far for each matter slot
+        self.pending: list[tuple[int, int]] = []  # (matter, slot) to bring back later
+        self.work_by_slot = work
 
 
 class _Ticket:
@@ -144,6 +184,7 @@ class _Hall:
             patience = None if v.patience_min is None else v.patience_min.tolist()
             instant = None if v.instant_u is None else v.instant_u.tolist()
             effort = None if v.effort_u is None else v.effort_u.tolist()
+            returns = None if v.returns_u is None else v.returns_u.tolist()
             for i, t in enumerate(v.arrival_at.tolist()):
                 yield env.timeout(base + t - env.now)
                 n = n_matters[i]
@@ -153,6 +194,8 @@ class _Hall:
                 )  # fmt: skip
                 if instant is not None:
                     visitor.instant, visitor.effort = instant[i], effort[i]
+                if returns is not None:
+                    visitor.returns, visitor.attempts = returns[i], [0] * n
                 number += 1
                 self._next_visit(visitor)
             if self.send_home:
@@ -164,10 +207,15 @@ class _Hall:
         qi = 0 if pool.dispatch == "shared_queue" else w
         queue, idle = pool.queues[qi], pool.idle[qi]
         while True:
-            if w >= pool.open_now:  # closed by the staffing schedule
-                if pool.reopen is None:
-                    pool.reopen = env.event()
-                yield pool.reopen
+            if pool.segments is not None and w >= pool.open_count(env.now):
+                if pool.dispatch != "shared_queue":  # off duty: hand over its tickets
+                    self._hand_over(pool, w)
+                if pool.waiting[qi]:  # people wait: be back when the schedule reopens
+                    yield env.timeout(pool.reopens_in(env.now, w))
+                else:  # sleep until a ticket arrives (no endless clock-watching)
+                    wake = env.event()
+                    pool.dormant.append(wake)
+                    yield wake
                 continue
             if not pool.waiting[qi]:
                 wake = env.event()
@@ -193,9 +241,10 @@ class _Hall:
             yield env.timeout(ticket.service)
             pool.busy[w] = False
             ticket.state = _GONE
-            self._record(ticket, start, env.now, _SERVED)
+            incomplete = self._incomplete(ticket) if ticket.visitor.returns else ()
+            self._record(ticket, start, env.now, _SERVED, len(incomplete))
             if self.backoffice is not None:
-                self._to_backoffice(ticket)
+                self._to_backoffice(ticket, incomplete)
             self._next_visit(ticket.visitor)
 
     # -- routing ---------------------------------------------------------------------
@@ -226,6 +275,8 @@ class _Hall:
         """Issue the visitor's next ticket, if any matter is left."""
         matters = visitor.remaining
         if not matters:
+            if visitor.pending:
+                self._plan_return(visitor)
             return
         if len(matters) == 1:  # the common case, kept fast
             m = matters[0]
@@ -244,7 +295,11 @@ class _Hall:
             visitor.remaining = [m for k, m in enumerate(matters) if k not in here]
             visitor.work = [w for k, w in enumerate(visitor.work) if k not in here]
             visitor.slots = [s for k, s in enumerate(visitor.slots) if k not in here]
-        patience = None if visitor.patience is None else visitor.patience[visitor.visits]
+        patience = (
+            None
+            if visitor.patience is None
+            else visitor.patience[visitor.visits % len(visitor.patience)]
+        )
         visitor.visits += 1
         env = self.env
         ticket = _Ticket(visitor, visitor.visits, pool, 0, label, service, env.now, group, slots)
@@ -252,47 +307,64 @@ class _Hall:
             ticket.state = _GONE
             self._record(ticket, _NAN, env.now, _UNSERVED)
             return
-        pool.enqueue(ticket, pool.queue_for_new_ticket())
+        pool.enqueue(ticket, pool.queue_for_new_ticket(env.now), env.now)
         if patience is not None:
             env.timeout(patience).callbacks.append(lambda _event: self._abandon(ticket))
 
-    def _staffing(self, pool: _Pool, segments: list[tuple[int, int]]):
-        """Open and close windows at the schedule's times, every day."""
-        env = self.env
-        for day in range(self.scenario.calendar.days):
-            for start, n in segments:
-                at = day * MINUTES_PER_DAY + start
-                if at > env.now:
-                    yield env.timeout(at - env.now)
-                self._set_open(pool, n)
+    def _hand_over(self, pool: _Pool, window: int) -> None:
+        """Tickets assigned to a window going off duty move to open windows."""
+        moving = [t for t in pool.queues[window] if t.state == _WAITING]
+        pool.queues[window].clear()
+        pool.waiting[window] = 0
+        for ticket in moving:
+            pool.enqueue(ticket, pool.queue_for_new_ticket(self.env.now), self.env.now)
 
-    def _set_open(self, pool: _Pool, n: int) -> None:
-        before, pool.open_now = pool.open_now, n
-        if n > before and pool.reopen is not None:
-            pool.reopen, reopen = None, pool.reopen
-            reopen.succeed()
-        if n >= before:
-            return
-        for idle in pool.idle:  # idle windows that close go to wait for reopening
-            closing = [(w, wake) for w, wake in idle if w >= n]
-            kept = [(w, wake) for w, wake in idle if w < n]
-            idle.clear()
-            idle.extend(kept)
-            for _w, wake in closing:
-                wake.succeed()
-        if pool.dispatch != "shared_queue":  # tickets at closing windows move to open ones
-            for w in range(n, pool.count):
-                moving = [t for t in pool.queues[w] if t.state == _WAITING]
-                pool.queues[w].clear()
-                pool.waiting[w] = 0
-                for ticket in moving:
-                    pool.enqueue(ticket, pool.queue_for_new_ticket())
+    def _incomplete(self, ticket: _Ticket) -> tuple[int, ...]:
+        """Slots of the visit's matters whose materials were incomplete: they go home
+        and come back (unless accepted with deficiencies)."""
+        visitor, found = ticket.visitor, []
+        for m, slot in zip(ticket.matters, ticket.slots, strict=True):
+            spec = self.matter_specs[m]
+            attempt = visitor.attempts[slot]
+            visitor.attempts[slot] += 1
+            if (
+                spec.incomplete_share > 0
+                and not spec.accept_with_deficiencies
+                and attempt < MAX_TRIPS - 1
+                and visitor.returns[slot][attempt][0] < spec.incomplete_share
+            ):
+                found.append(slot)
+                visitor.pending.append((m, slot))
+        return tuple(found)
 
-    def _to_backoffice(self, ticket: _Ticket) -> None:
+    def _plan_return(self, visitor: _Visitor) -> None:
+        """Come back a whole number of working days later, at the same time of day."""
+        m, slot = visitor.pending[0]
+        u = visitor.returns[slot][visitor.attempts[slot] - 1][1]
+        days = max(1, math.ceil(float(self.matter_specs[m].return_after_days.quantile(u))))
+        time_of_day = visitor.arrival - visitor.day * MINUTES_PER_DAY
+        # a later working day than today (a late service may already be past midnight)
+        day = max(visitor.day + days, int(self.env.now // MINUTES_PER_DAY) + 1)
+        at = day * MINUTES_PER_DAY + time_of_day
+        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._return(visitor))
+
+    def _return(self, visitor: _Visitor) -> None:
+        visitor.day = int(self.env.now // MINUTES_PER_DAY)
+        visitor.arrival = self.env.now
+        visitor.trip += 1
+        visitor.remaining = [m for m, _ in visitor.pending]
+        visitor.slots = [slot for _, slot in visitor.pending]
+        visitor.work = [visitor.work_by_slot[slot] for slot in visitor.slots]
+        visitor.pending = []
+        self._next_visit(visitor)
+
+    def _to_backoffice(self, ticket: _Ticket, incomplete: tuple[int, ...]) -> None:
         """Matters accepted at the window that are not instant open back-office cases."""
         visitor = ticket.visitor
         for m, slot in zip(ticket.matters, ticket.slots, strict=True):
             spec = self.matter_specs[m]
+            if slot in incomplete:
+                continue
             if spec.approval is not None and visitor.instant[slot] >= spec.instant_share:
                 self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot])
 
@@ -312,21 +384,21 @@ class _Hall:
                 queue.clear()
                 pool.waiting[qi] = 0
 
-    def _record(self, ticket: _Ticket, start: float, end: float, outcome: int) -> None:
+    def _record(
+        self, ticket: _Ticket, start: float, end: float, outcome: int, incomplete: int = 0
+    ) -> None:
         v = ticket.visitor
         window = None if ticket.window is None else ticket.window + 1
         self._add(
             (v.day, v.number, ticket.visit, ticket.label, ticket.pool.index, window,
-             v.arrival, ticket.ticket_at, start, end, outcome)
+             v.arrival, ticket.ticket_at, start, end, outcome, v.trip, incomplete)
         )  # fmt: skip
 
     def run(self) -> None:
         opens_at = self.scenario.calendar.opens_at
         for pool, spec in zip(self.pools, self.scenario.windows.values(), strict=True):
             if spec.schedule is not None:
-                segments = spec.segments(opens_at)
-                pool.open_now = segments[0][1]
-                self.env.process(self._staffing(pool, segments))
+                pool.segments = spec.segments(opens_at)
             for w in range(pool.count):
                 self.env.process(self._window(pool, w))
         self.env.process(self._arrivals())

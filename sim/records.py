@@ -36,6 +36,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "wait_min": ("float64", "ticket to service start; for the unserved, ticket to leaving"),
     "service_min": ("float64", "service duration at the window; NaN if not served"),
     "outcome": ("category", "served | abandoned (patience ran out) | unserved_at_close"),
+    "trip": ("int16", "the visitor's trip to the hall: 1, then 2 after incomplete materials, ..."),
+    "incomplete": ("int16", "matters of this visit sent home for incomplete materials"),
 }
 
 
@@ -43,7 +45,7 @@ class LogBuilder:
     """Rows the model appends to; no metric is computed here.
 
     A row is (day, visitor, visit, label, pool, window, arrival, ticket, start, end,
-    outcome) with absolute times in minutes since day 0, `label` an index into the
+    outcome, trip, incomplete) with absolute times in minutes since day 0, `label` an index into the
     (matters, departments, n_matters) labels, `pool` an index into the pool names and
     `outcome` an index into OUTCOMES. Small integers keep the hot loop cheap; names are
     attached once, as categoricals, in `to_frame`.
@@ -62,8 +64,9 @@ class LogBuilder:
         pool_names: list[str],
     ) -> pd.DataFrame:
         n = len(self.rows)
-        cols = list(zip(*self.rows, strict=True)) if n else [()] * 11
-        day, visitor, visit, label, pool, window, arrival, ticket, start, end, outcome = cols
+        cols = list(zip(*self.rows, strict=True)) if n else [()] * 13
+        (day, visitor, visit, label, pool, window, arrival, ticket, start, end, outcome,
+         trip, incomplete) = cols  # fmt: skip
         day = np.asarray(day, dtype=np.int32)
         offset = day.astype(float) * MINUTES_PER_DAY
         label = np.asarray(label, dtype=np.int64)
@@ -90,6 +93,8 @@ class LogBuilder:
                 "wait_min": np.where(np.isnan(start), end, start) - ticket,
                 "service_min": end - start,
                 "outcome": pd.Categorical.from_codes(np.asarray(outcome, dtype=np.int8), OUTCOMES),
+                "trip": np.asarray(trip, dtype=np.int16),
+                "incomplete": np.asarray(incomplete, dtype=np.int16),
             }
         )
         return frame.sort_values(["day", "ticket_at", "visitor"], kind="stable", ignore_index=True)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.calendar import Calendar, TimeOfDay, format_time, parse_time
-from sim.dists import Distribution
+from sim.dists import Distribution, Fixed
 
 __all__ = [
     "Approval",
@@ -126,6 +126,24 @@ class Matter(_Frozen):
     )
     approval: Approval | None = Field(
         default=None, description="back-office route, needed when instant_share < 1"
+    )
+    incomplete_share: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="chance that materials are incomplete at a visit: the visitor comes "
+        "back on a later working day and queues again (lowered by one-time full "
+        "notification or online pre-review)",
+    )
+    return_after_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=1),
+        description="working days until a visitor with incomplete materials returns "
+        "(rounded up, at least 1)",
+    )
+    accept_with_deficiencies: bool = Field(
+        default=False,
+        description="容缺受理: incomplete materials are accepted and supplemented online, "
+        "no return trip",
     )
 
     @model_validator(mode="after")
@@ -273,6 +291,8 @@ class Scenario(_Frozen):
             if pool.schedule is None:
                 continue
             segments = pool.segments(self.calendar.opens_at)
+            if max(n for _, n in segments) < 1:
+                raise ValueError(f"windows.{name}.schedule: no segment opens a window")
             if segments[0][0] != self.calendar.opens_at:
                 raise ValueError(
                     f"windows.{name}.schedule: the first segment must start at opening "

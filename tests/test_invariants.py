@@ -22,6 +22,7 @@ def scenarios(draw):
     raw_shares = draw(st.lists(st.integers(1, 5), min_size=n_matters, max_size=n_matters))
     matters = {
         f"m{i}": {
+            "incomplete_share": draw(st.sampled_from([0.0, 0.0, 0.3])),
             "department": departments[i % n_departments],
             "share": raw_shares[i] / sum(raw_shares),
             "service_min": draw(
@@ -101,16 +102,23 @@ def test_event_log_invariants(case):
 
     # every arrival is accounted for exactly once, with all its matters unless it left
     assert log["visitor"].nunique() == sum(len(d.arrival_at) for d in arrivals)
+    log = log.sort_values(["visitor", "visit"])
     brought = np.concatenate([d.n_matters for d in arrivals])
     for visitor, visits in log.groupby("visitor"):
         visits = visits.sort_values("visit")
         assert visits["visit"].tolist() == list(range(1, len(visits) + 1))
         outcomes = visits["outcome"].tolist()
         assert all(o == "served" for o in outcomes[:-1]), "only the last visit may fail"
-        if outcomes[-1] == "served":
-            assert visits["n_matters"].sum() == brought[visitor]
-        # the next ticket is taken when the previous service ends
-        np.testing.assert_allclose(visits["ticket_at"].iloc[1:], visits["end_at"].iloc[:-1])
+        if outcomes[-1] == "served":  # every matter accepted once, incomplete ones again
+            accepted = visits["n_matters"].sum() - visits["incomplete"].sum()
+            assert accepted == brought[visitor]
+        assert visits["trip"].is_monotonic_increasing
+        # within a trip, the next ticket is taken when the previous service ends
+        same_trip = visits["trip"].to_numpy()[1:] == visits["trip"].to_numpy()[:-1]
+        np.testing.assert_allclose(
+            visits["ticket_at"].to_numpy()[1:][same_trip],
+            visits["end_at"].to_numpy()[:-1][same_trip],
+        )
 
     # no negative durations; nobody served before arriving or before their ticket
     served = log[log["outcome"] == "served"]

@@ -46,6 +46,8 @@ def hand_log() -> pd.DataFrame:
             "wait_min": np.where(np.isnan(start), end, start) - ticket,
             "service_min": end - start,
             "outcome": pd.Categorical(outcome, categories=OUTCOMES),
+            "trip": 1,
+            "incomplete": 0,
         }
     )
     return frame.astype({k: v for k, (v, _) in COLUMNS.items() if k != "outcome"})
