@@ -85,26 +85,28 @@ class BackOfficeModel:
 
         limit = self.warning_share * approval.promised_days * MINUTES_PER_DAY
         env.timeout(limit).callbacks.append(warn)
-        efforts = [
-            float(step.effort_hours.quantile(u)) * 60
-            for step, u in zip(approval.steps, uniforms, strict=False)
+        draws = [
+            (float(step.effort_hours.quantile(u)) * 60, float(step.delay_days.quantile(v)))
+            for step, (u, v) in zip(approval.steps, uniforms, strict=False)
         ]
         if approval.route == "parallel":
             yield env.all_of(
                 [
-                    env.process(self._step(case, step, effort))
-                    for step, effort in zip(approval.steps, efforts, strict=True)
+                    env.process(self._step(case, step, *draw))
+                    for step, draw in zip(approval.steps, draws, strict=True)
                 ]
             )
         else:
-            for step, effort in zip(approval.steps, efforts, strict=True):
-                yield from self._step(case, step, effort)
+            for step, draw in zip(approval.steps, draws, strict=True):
+                yield from self._step(case, step, *draw)
         done[0] = True
         self.cases.append(
             (case, visitor, matter, accepted, env.now, warned[0] if warned else float("nan"))
         )
 
-    def _step(self, case: int, step, effort_min: float) -> Generator[simpy.Event, Any, None]:
+    def _step(
+        self, case: int, step, effort_min: float, delay_days: float
+    ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         queued = env.now
         with self.teams[step.department].request() as request:
@@ -112,6 +114,6 @@ class BackOfficeModel:
             begin = next_working_time(env.now, self.intervals)
             end = work_finish(begin, effort_min, self.intervals)
             yield env.timeout(end - env.now)
-        if step.delay_days:
-            yield env.timeout(step.delay_days * MINUTES_PER_DAY)
+        if delay_days:
+            yield env.timeout(delay_days * MINUTES_PER_DAY)
         self.steps.append((case, step.department, queued, begin, end, effort_min, env.now))

@@ -50,6 +50,19 @@ _SHOWN = (
 )
 
 
+_CASE_SHOWN = (
+    "same_day_rate",
+    "trips_per_case",
+    "one_trip_share",
+    "backoffice_cases",
+    "lead_time_mean_days",
+    "lead_time_p90_days",
+    "on_time_promised_rate",
+    "on_time_statutory_rate",
+    "warnings",
+)
+
+
 class UsageError(Exception):
     """Arguments that cannot work together."""
 
@@ -147,14 +160,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- printing ----------------------------------------------------------------------------
-def _print_summary(summary) -> None:
+def _print_rows(summary, kpis) -> None:
     rows = summary.set_index("kpi")
     print(f"{'kpi':<24}{'mean':>12}   95% CI")
-    for kpi in _SHOWN:
+    for kpi in kpis:
         row = rows.loc[kpi]
         ci = "" if row.isna()["half_width"] else f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
         mark = " *" if kpi in HEADLINE_KPIS else ""
         print(f"{kpi + mark:<24}{row['mean']:>12.4g}   {ci}")
+
+
+def _print_summary(summary) -> None:
+    _print_rows(summary, _SHOWN)
 
 
 def _print_pools(pools_summary, top: int = 8) -> None:
@@ -223,6 +240,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_summary(result.summary)
     if len(scenario.windows) > 1:
         _print_pools(result.pools_summary)
+    if not result.cases.empty or (result.case_kpis["trips_per_case"] > 1).any():
+        print("\nthe whole case")
+        _print_rows(
+            result.case_summary, [k for k in _CASE_SHOWN if k in set(result.case_summary["kpi"])]
+        )
     print(f"results in {folder}/ (open report.html)")
     return 0
 
@@ -245,6 +267,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
     overall = comparison.overall
     _print_differences(overall[overall["kpi"].isin(_SHOWN)])
+    cases = comparison.cases
+    if not cases.empty and (cases["kpi"] == "lead_time_mean_days").any():
+        print("\nthe whole case")
+        _print_differences(cases[cases["kpi"].isin(_CASE_SHOWN)])
     by_matter = comparison.by_matter
     if not by_matter.empty:
         print("\nmean wait per visit by matter (largest changes):")

@@ -36,6 +36,7 @@ class Comparison:
     by_matter: pd.DataFrame
     by_pool: pd.DataFrame
     by_hour: pd.DataFrame
+    cases: pd.DataFrame  # whole-case KPIs: same-day rate, trips, lead times, on-time rates
 
     @property
     def baseline(self) -> str:
@@ -121,4 +122,5 @@ def compare(
         by_matter=paired_differences([r.matters for r in results], ["matter"], confidence),
         by_pool=paired_differences([r.pools for r in results], ["pool"], confidence),
         by_hour=paired_differences([_hall_hourly(r) for r in results], ["hour"], confidence),
+        cases=paired_differences([r.case_kpis for r in results], [], confidence),
     )

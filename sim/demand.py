@@ -26,7 +26,7 @@ class DayVisitors:
     work_min: np.ndarray  # (n, k_max) specialist service time of each matter
     patience_min: np.ndarray | None  # (n, k_max) patience at each queue visit; None: endless
     # with a back office: (n, k_max) uniforms deciding instant vs back office per matter,
-    # and (n, k_max, steps) uniforms for the effort of each approval step
+    # and (n, k_max, steps, 2) uniforms for the effort and the delay of each approval step
     instant_u: np.ndarray | None = None
     effort_u: np.ndarray | None = None
     # with incomplete materials possible: (n, k_max, MAX_TRIPS, 2) uniforms per matter and
@@ -89,7 +89,7 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     if scenario.backoffice is not None:
         steps = max(len(m.approval.steps) for m in matter_list if m.approval is not None)
         instant_u = rngs["instant"].random((n, k_max))
-        effort_u = rngs["backoffice"].random((n, k_max, steps))
+        effort_u = rngs["backoffice"].random((n, k_max, steps, 2))
     returns_u = None
     if any(m.incomplete_share > 0 for m in matter_list):
         returns_u = rngs["returns"].random((n, k_max, MAX_TRIPS, 2))

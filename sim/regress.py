@@ -35,6 +35,11 @@ KEY_KPIS = (
     "windows",
     "utilization",
     "overtime_min",
+    "same_day_rate",
+    "trips_per_case",
+    "lead_time_mean_days",
+    "lead_time_p90_days",
+    "on_time_promised_rate",
 )
 Z = float(stats.norm.ppf(1 - 0.001 / 2))
 
@@ -62,7 +67,8 @@ def measure(folder: Path, executor: Executor | None = None) -> pd.DataFrame:
     frames = []
     for relative in config.scenarios:
         scenario = load_scenario(folder / relative)
-        summary = run(scenario, config.reps, config.seed, executor).summary
+        result = run(scenario, config.reps, config.seed, executor)
+        summary = pd.concat([result.summary, result.case_summary], ignore_index=True)
         frames.append(summary[summary["kpi"].isin(KEY_KPIS)])
     columns = ["scenario", "kpi", "mean", "half_width", "replications"]
     return pd.concat(frames, ignore_index=True)[columns]
@@ -75,7 +81,7 @@ def _standard_error(half_width: pd.Series, replications: pd.Series) -> np.ndarra
 
 def check(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario and KPI: baseline, current, difference, tolerance, drifted.
-    A KPI missing on either side counts as drifted."""
+    A KPI missing on either side counts as drifted; undefined (NaN) on both sides does not."""
     merged = baseline.merge(
         current, on=["scenario", "kpi"], how="outer", suffixes=("_baseline", "_current")
     )
@@ -94,5 +100,10 @@ def check(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
             "tolerance": tolerance,
         }
     )
-    out["drifted"] = ~(diff.abs() <= tolerance)  # NaN (missing) counts as drifted
+    both_undefined = (
+        merged["mean_baseline"].isna()
+        & merged["mean_current"].isna()
+        & (merged["replications_baseline"].notna() & merged["replications_current"].notna())
+    )  # e.g. lead times of a hall without a back office, on both sides
+    out["drifted"] = ~(diff.abs() <= tolerance) & ~both_undefined  # missing: drifted
     return out

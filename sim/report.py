@@ -205,6 +205,12 @@ def write_results(
         result.matters_summary.to_csv(folder / "matters.csv", index=False)
         result.hourly_summary.to_csv(folder / "hourly.csv", index=False)
         result.log.to_parquet(folder / "events.parquet", index=False)
+        result.case_summary.to_csv(folder / "cases_summary.csv", index=False)
+        if not result.cases.empty:
+            result.cases.to_parquet(folder / "cases.parquet", index=False)
+            result.steps.to_parquet(folder / "steps.parquet", index=False)
+            result.teams_summary.to_csv(folder / "teams.csv", index=False)
+            result.backlog_summary.to_csv(folder / "backlog.csv", index=False)
         page = _Page(f"hallsim run: {result.scenario.name}")
         page.text(
             f"{result.replications} replications, seed {result.seed}. Means with 95% "
@@ -212,6 +218,13 @@ def write_results(
         )
         page.heading("Key figures")
         page.table(_with_ci(result.summary, _HEADLINE))
+        if not result.case_summary.empty:
+            page.heading("The whole case: same day, trips, lead times, limits")
+            page.table(_with_ci(result.case_summary))
+        if not result.teams_summary.empty:
+            page.heading("Back-office teams")
+            teams = result.teams_summary
+            page.table(teams.pivot(index="team", columns="kpi", values="mean").reset_index())
         page.heading("Figures")
         _save_figures(
             folder,
@@ -257,6 +270,7 @@ def write_comparison(
         comparison.by_matter.to_csv(folder / "compare_matters.csv", index=False)
         comparison.by_pool.to_csv(folder / "compare_pools.csv", index=False)
         comparison.by_hour.to_csv(folder / "compare_hourly.csv", index=False)
+        comparison.cases.to_csv(folder / "compare_cases.csv", index=False)
         pd.concat([r.summary for r in comparison.results]).to_csv(
             folder / "summary.csv", index=False
         )
@@ -272,6 +286,9 @@ def write_comparison(
         page.heading("Key figures: differences")
         overall = comparison.overall[comparison.overall["kpi"].isin(_HEADLINE)]
         page.table(overall.drop(columns=["baseline"]))
+        if not comparison.cases.empty:
+            page.heading("The whole case: differences")
+            page.table(comparison.cases.drop(columns=["baseline"]))
         page.heading("Figures")
         _save_figures(
             folder,

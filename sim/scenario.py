@@ -79,15 +79,22 @@ class Demand(_Frozen):
 class Step(_Frozen):
     """One department's part of an approval."""
 
+    @field_validator("delay_days", mode="before")
+    @classmethod
+    def _number_is_fixed(cls, value: object) -> object:
+        """`delay_days: 2` is short for a fixed two working days."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"dist": "fixed", "value": value}
+        return value
+
     department: str
     effort_hours: Distribution = Field(
         description="staff working time on the case (counted in back-office working hours)"
     )
-    delay_days: float = Field(
-        default=0,
-        ge=0,
-        description="waiting with no staff after the work, e.g. site inspection or expert "
-        "review, in working days",
+    delay_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=0),
+        description="waiting with no staff after the work, e.g. site inspection, expert "
+        "review or the department's own review queue, in working days",
     )
 
 
