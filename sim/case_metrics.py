@@ -36,15 +36,22 @@ def _trips(visits: pd.DataFrame) -> pd.Series:
     return handled.groupby(["visitor", "matter"])["trip"].nunique()
 
 
-def case_kpi_table(log: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
-    """Per replication: matters accepted, same-day rate, trips per application, back-office
-    cases, lead times, on-time rates against the promised and statutory limits, warnings."""
+def case_kpi_table(
+    log: pd.DataFrame, cases: pd.DataFrame, online: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per replication: matters accepted (in the hall and online), same-day rate, trips
+    per application (0 for online ones), back-office cases, lead times, on-time rates
+    against the promised and statutory limits, warnings."""
+    online = pd.DataFrame() if online is None else online
     rows = []
-    for scenario, rep in _replications(log):
+    keys = _replications(log) if not log.empty else _replications(online)
+    for scenario, rep in keys:
         visits = _of(log, scenario, rep)
         served = visits["outcome"] == "served"
-        accepted = int((visits.loc[served, "n_matters"] - visits.loc[served, "incomplete"]).sum())
-        trips = _trips(visits)
+        n_online = len(_of(online, scenario, rep))
+        in_hall = (visits.loc[served, "n_matters"] - visits.loc[served, "incomplete"]).sum()
+        accepted = int(in_hall) + n_online
+        trips = pd.concat([_trips(visits), pd.Series(np.zeros(n_online))], ignore_index=True)
         c = _of(cases, scenario, rep)
         later = int((c["finished_day"] > c["accepted_day"]).sum()) if len(c) else 0
         lead = c["lead_time_days"].to_numpy() if len(c) else np.array([])
@@ -56,6 +63,7 @@ def case_kpi_table(log: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
                 "same_day_rate": (accepted - later) / accepted if accepted else math.nan,
                 "trips_per_case": trips.mean() if len(trips) else math.nan,
                 "one_trip_share": (trips <= 1).mean() if len(trips) else math.nan,
+                "zero_trip_share": (trips == 0).mean() if len(trips) else math.nan,
                 "backoffice_cases": len(c),
                 "lead_time_mean_days": lead.mean() if len(lead) else math.nan,
                 "lead_time_p90_days": np.quantile(lead, 0.9) if len(lead) else math.nan,

@@ -32,6 +32,9 @@ class DayVisitors:
     # with incomplete materials possible: (n, k_max, MAX_TRIPS, 2) uniforms per matter and
     # trip, [..., 0] deciding whether materials are incomplete, [..., 1] the return delay
     returns_u: np.ndarray | None = None
+    # with online channels: (n, k_max) uniforms; a matter is applied online when below
+    # its online_share
+    online_u: np.ndarray | None = None
 
 
 MAX_TRIPS = 8  # a matter is accepted at the latest on this trip (caps a geometric count)
@@ -93,6 +96,9 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     returns_u = None
     if any(m.incomplete_share > 0 for m in matter_list):
         returns_u = rngs["returns"].random((n, k_max, MAX_TRIPS, 2))
+    online_u = None
+    if any(m.online_share > 0 for m in matter_list):
+        online_u = rngs["channel"].random((n, k_max))
     return DayVisitors(
-        arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u
+        arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u, online_u
     )

@@ -121,7 +121,7 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
         "cases": out.cases,
         "steps": out.steps,
     }
-    tables["case_kpis"] = case_kpi_table(log, out.cases)
+    tables["case_kpis"] = case_kpi_table(log, out.cases, out.online)
     if scenario.backoffice is not None:
         working = sum(b - a for a, b in scenario.backoffice_intervals())
         replications = list(log[["scenario", "replication"]].drop_duplicates().itertuples(False))
@@ -175,7 +175,7 @@ def simulate_replications(
 
 def analyse(scenario: Scenario, log: pd.DataFrame, seed: int, reps: int) -> RunResult:
     """KPI tables of an event log produced for `scenario` (or a real log of that shape)."""
-    tables = _tables(scenario, Simulated(log, pd.DataFrame(), pd.DataFrame()))
+    tables = _tables(scenario, Simulated(log, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()))
     tables = {k: v for k, v in tables.items() if k in ("log", "kpis", "pools", "matters", "hourly")}
     return RunResult(scenario, seed, reps, capacity=Capacity.from_scenario(scenario), **tables)
 

@@ -169,6 +169,7 @@ class _Hall:
         self.send_home = cal.at_close == "send_home"
         self.closes_at = cal.closes_at
         self.matter_specs = list(scenario.matters.values())
+        self.online: list[tuple[int, int, float]] = []  # (visitor, matter, applied at)
         self.backoffice = (
             None if scenario.backoffice is None else BackOfficeModel(self.env, scenario)
         )
@@ -185,6 +186,7 @@ class _Hall:
             instant = None if v.instant_u is None else v.instant_u.tolist()
             effort = None if v.effort_u is None else v.effort_u.tolist()
             returns = None if v.returns_u is None else v.returns_u.tolist()
+            online = None if v.online_u is None else v.online_u.tolist()
             for i, t in enumerate(v.arrival_at.tolist()):
                 yield env.timeout(base + t - env.now)
                 n = n_matters[i]
@@ -192,11 +194,13 @@ class _Hall:
                     number, day, env.now, matters[i][:n], work[i][:n],
                     None if patience is None else patience[i],
                 )  # fmt: skip
+                number += 1
                 if instant is not None:
                     visitor.instant, visitor.effort = instant[i], effort[i]
                 if returns is not None:
                     visitor.returns, visitor.attempts = returns[i], [0] * n
-                number += 1
+                if online is not None and not self._apply_online(visitor, online[i]):
+                    continue  # everything was done online: the visitor never comes
                 self._next_visit(visitor)
             if self.send_home:
                 yield env.timeout(base + self.closes_at - env.now)
@@ -319,6 +323,27 @@ class _Hall:
         for ticket in moving:
             pool.enqueue(ticket, pool.queue_for_new_ticket(self.env.now), self.env.now)
 
+    def _apply_online(self, visitor: _Visitor, online_u: list[float]) -> bool:
+        """Take the visitor's online applications out of the hall; True if any matter is
+        left to bring to the hall."""
+        kept = []
+        for k, m in enumerate(visitor.remaining):
+            spec = self.matter_specs[m]
+            if online_u[k] < spec.online_share:
+                self.online.append((visitor.number, m, self.env.now))
+                if (
+                    self.backoffice is not None
+                    and spec.approval is not None
+                    and visitor.instant[k] >= spec.instant_share
+                ):
+                    self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[k])
+            else:
+                kept.append(k)
+        visitor.remaining = [visitor.remaining[k] for k in kept]
+        visitor.work = [visitor.work[k] for k in kept]
+        visitor.slots = kept
+        return bool(kept)
+
     def _incomplete(self, ticket: _Ticket) -> tuple[int, ...]:
         """Slots of the visit's matters whose materials were incomplete: they go home
         and come back (unless accepted with deficiencies)."""
@@ -413,6 +438,7 @@ class Simulated:
     log: pd.DataFrame
     cases: pd.DataFrame
     steps: pd.DataFrame
+    online: pd.DataFrame  # applications made online: visitor, matter, day, applied_at
 
 
 def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
@@ -428,7 +454,14 @@ def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
         office.cases if office else [], scenario.name, replication, hall.matter_ids, approvals
     )
     steps = step_frame(office.steps if office else [], scenario.name, replication)
-    return Simulated(log, cases, steps)
+    online = pd.DataFrame(hall.online, columns=["visitor", "matter", "applied_abs_min"])
+    online = online.assign(
+        scenario=scenario.name,
+        replication=replication,
+        matter=pd.Categorical.from_codes(online["matter"].to_numpy(int), hall.matter_ids),
+        day=(online["applied_abs_min"] // MINUTES_PER_DAY).astype("int32"),
+    )
+    return Simulated(log, cases, steps, online)
 
 
 def simulate(scenario: Scenario, seed: int, replication: int) -> pd.DataFrame:

@@ -134,6 +134,13 @@ class Matter(_Frozen):
     approval: Approval | None = Field(
         default=None, description="back-office route, needed when instant_share < 1"
     )
+    online_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share applied online (网上办): never in the hall, but a back-office case "
+        "like any other; zero trips",
+    )
     incomplete_share: float = Field(
         default=0.0,
         ge=0,

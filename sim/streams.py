@@ -15,7 +15,16 @@ __all__ = ["DEFAULT_SEED", "SOURCES", "streams"]
 DEFAULT_SEED = 20211231
 
 # Append only: an index, once given, keeps its meaning forever.
-SOURCES = ("arrivals", "matters", "service", "patience", "instant", "backoffice", "returns")
+SOURCES = (
+    "arrivals",
+    "matters",
+    "service",
+    "patience",
+    "instant",
+    "backoffice",
+    "returns",
+    "channel",
+)
 
 
 def streams(seed: int, replication: int) -> dict[str, np.random.Generator]:

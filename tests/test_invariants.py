@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import Capacity, hourly_table, simulate
+from sim import Capacity, hourly_table
 from sim.demand import draw_day
+from sim.hall import simulate_all
 from sim.streams import streams
 from tests.helpers import build
 
@@ -23,6 +24,7 @@ def scenarios(draw):
     matters = {
         f"m{i}": {
             "incomplete_share": draw(st.sampled_from([0.0, 0.0, 0.3])),
+            "online_share": draw(st.sampled_from([0.0, 0.0, 0.5])),
             "department": departments[i % n_departments],
             "share": raw_shares[i] / sum(raw_shares),
             "service_min": draw(
@@ -96,12 +98,16 @@ def scenarios(draw):
 @given(scenarios())
 def test_event_log_invariants(case):
     scenario, seed = case
-    log = simulate(scenario, seed, 0)
+    out = simulate_all(scenario, seed, 0)
+    log, online = out.log, out.online
     rngs = streams(seed, 0)
     arrivals = [draw_day(scenario, rngs) for _ in range(scenario.calendar.days)]
 
-    # every arrival is accounted for exactly once, with all its matters unless it left
-    assert log["visitor"].nunique() == sum(len(d.arrival_at) for d in arrivals)
+    # every arrival is accounted for exactly once (in the hall, online, or both), with
+    # all its matters unless it left
+    online_only = set(online["visitor"]) - set(log["visitor"])
+    assert log["visitor"].nunique() + len(online_only) == sum(len(d.arrival_at) for d in arrivals)
+    online_matters = online.groupby("visitor").size()
     log = log.sort_values(["visitor", "visit"])
     brought = np.concatenate([d.n_matters for d in arrivals])
     for visitor, visits in log.groupby("visitor"):
@@ -111,7 +117,7 @@ def test_event_log_invariants(case):
         assert all(o == "served" for o in outcomes[:-1]), "only the last visit may fail"
         if outcomes[-1] == "served":  # every matter accepted once, incomplete ones again
             accepted = visits["n_matters"].sum() - visits["incomplete"].sum()
-            assert accepted == brought[visitor]
+            assert accepted + online_matters.get(visitor, 0) == brought[visitor]
         assert visits["trip"].is_monotonic_increasing
         # within a trip, the next ticket is taken when the previous service ends
         same_trip = visits["trip"].to_numpy()[1:] == visits["trip"].to_numpy()[:-1]
