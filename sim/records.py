@@ -104,10 +104,13 @@ def _categorical(values: np.ndarray) -> pd.Categorical:
     return pd.Categorical(values) if len(values) else pd.Categorical([], categories=[])
 
 
-def columns_markdown() -> str:
-    """The reference table of the event log, for the docs."""
+def columns_markdown(columns: dict[str, tuple[str, str]] | None = None) -> str:
+    """A reference table of a log's columns (the event log by default), for the docs."""
     rows = ["| column | type | meaning |", "|---|---|---|"]
-    rows += [f"| `{name}` | {dtype} | {meaning} |" for name, (dtype, meaning) in COLUMNS.items()]
+    rows += [
+        f"| `{name}` | {dtype} | {meaning} |"
+        for name, (dtype, meaning) in (columns or COLUMNS).items()
+    ]
     return "\n".join(rows)
 
 

@@ -78,6 +78,9 @@ def test_schema_is_json_and_lists_the_fields(capsys):
     assert schema["additionalProperties"] is False
 
 
-def test_event_log_reference_in_docs_is_current():
+def test_log_references_in_docs_are_current():
+    from sim.records import CASE_COLUMNS, STEP_COLUMNS
+
     doc = (ROOT / "docs/event-log.md").read_text()
-    assert columns_markdown() in doc
+    for columns in (None, CASE_COLUMNS, STEP_COLUMNS):
+        assert columns_markdown(columns) in doc

@@ -99,6 +99,19 @@ def test_summarize_gives_the_t_interval():
     assert np.isnan(single["half_width"])  # one replication: no interval, not a zero one
 
 
+def test_every_case_kpi_is_documented():
+    from pathlib import Path
+
+    from sim import load_scenario, run
+
+    doc = (Path(__file__).resolve().parent.parent / "docs/kpis.md").read_text()
+    root = Path(__file__).resolve().parent.parent
+    result = run(load_scenario(root / "scenarios/xian-pipeline-parallel.yaml"), reps=2)
+    for table in (result.case_kpis, result.teams, result.backlog):
+        for kpi in set(table.columns) - {"scenario", "replication", "team", "day"}:
+            assert f"`{kpi}`" in doc, f"{kpi} is not in docs/kpis.md"
+
+
 def test_every_kpi_is_documented():
     from pathlib import Path
 
