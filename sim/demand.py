@@ -76,7 +76,8 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     n_matters = counts[np.minimum(pick, len(counts) - 1)]
     # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys
     # u^(1/share) are the visitor's matters, in the order they will be taken.
-    keys = np.log(rng_m.random((n, len(matter_list)))) / shares
+    with np.errstate(divide="ignore"):  # a zero share gives a key of -inf: never drawn
+        keys = np.log(rng_m.random((n, len(matter_list)))) / shares
     order = np.argsort(-keys, axis=1)[:, :k_max]
     slot = np.arange(k_max)
     matters = np.where(slot < n_matters[:, None], order, -1)

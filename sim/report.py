@@ -308,9 +308,10 @@ def write_comparison(
                 ),
             },
         )
-        page.heading("By matter: mean wait per visit")
         by_matter = comparison.by_matter
-        page.table(by_matter[by_matter["kpi"] == "wait_mean_min"].drop(columns=["baseline"]))
+        if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
+            page.heading("By matter: mean wait per visit")
+            page.table(by_matter[by_matter["kpi"] == "wait_mean_min"].drop(columns=["baseline"]))
         for result in comparison.results:
             _scenario_sections(page, result.scenario)
             _write_scenario(folder, result.scenario, f"scenario-{result.scenario.name}.yaml")

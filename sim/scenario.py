@@ -8,7 +8,7 @@ can name file and field in one line.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -123,7 +123,9 @@ class Matter(_Frozen):
     """A kind of application, as a planner aggregates them (one row of the matter mix)."""
 
     department: str
-    share: float = Field(gt=0, le=1, description="share of all matters brought to the hall")
+    share: float = Field(
+        ge=0, le=1, description="share of all matters brought (0: only inside bundles)"
+    )
     service_min: Distribution = Field(description="window time for this matter, specialist")
     instant_share: float = Field(
         default=1.0,
@@ -153,6 +155,12 @@ class Matter(_Frozen):
         default_factory=lambda: Fixed(dist="fixed", value=1),
         description="working days until a visitor with incomplete materials returns "
         "(rounded up, at least 1)",
+    )
+    bundle_of: tuple[str, ...] = Field(
+        default=(),
+        description="一件事: this matter is a bundle of these matters, applied for as one "
+        "case: one acceptance (this matter's service_min), then every step of their "
+        "approvals in parallel (unless `approval` is given), one result",
     )
     accept_with_deficiencies: bool = Field(
         default=False,
@@ -253,8 +261,44 @@ class Pool(_Frozen):
         return [(parse_time(key), value) for key, value in self.schedule.items()]
 
 
+def _expand_bundles(data: Any) -> Any:
+    """Give each bundle without its own `approval` the parallel union of its matters'
+    steps, limits the longest of theirs, and no instant share (before validation)."""
+    if not isinstance(data, dict) or not isinstance(data.get("matters"), dict):
+        return data
+    matters = data["matters"]
+    for bundle_id, bundle in matters.items():
+        if not isinstance(bundle, dict) or not bundle.get("bundle_of"):
+            continue
+        parts = bundle["bundle_of"]
+        unknown = [m for m in parts if m not in matters or m == bundle_id]
+        if unknown:
+            raise ValueError(f"matters.{bundle_id}.bundle_of: unknown matters {unknown}")
+        if "approval" in bundle:
+            continue
+        approvals = [matters[m].get("approval") for m in parts if isinstance(matters[m], dict)]
+        approvals = [a for a in approvals if isinstance(a, dict)]
+        if not approvals:
+            raise ValueError(
+                f"matters.{bundle_id}.bundle_of: none of {list(parts)} has an approval to "
+                "run in parallel; give the bundle its own approval"
+            )
+        bundle = dict(bundle)
+        bundle.setdefault("instant_share", 0.0)
+        bundle["approval"] = {
+            "route": "parallel",
+            "steps": [step for a in approvals for step in a.get("steps", [])],
+            "promised_days": max(a.get("promised_days", 0) for a in approvals),
+            "statutory_days": max(a.get("statutory_days", 0) for a in approvals),
+        }
+        matters = {**matters, bundle_id: bundle}
+    return {**data, "matters": matters}
+
+
 class Scenario(_Frozen):
     """A whole hall. `extends:` is resolved by the loader before this model sees it."""
+
+    _bundles = model_validator(mode="before")(_expand_bundles)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -280,10 +324,11 @@ class Scenario(_Frozen):
         total = sum(matter.share for matter in self.matters.values())
         if abs(total - 1) > _SHARE_TOLERANCE:
             raise ValueError(f"matters.*.share: shares sum to {total:.6g}, must sum to 1")
-        if max(self.demand.matters_per_visitor) > len(self.matters):
+        drawn = sum(matter.share > 0 for matter in self.matters.values())
+        if max(self.demand.matters_per_visitor) > drawn:
             raise ValueError(
                 "demand.matters_per_visitor: a visitor cannot bring more distinct matters "
-                f"than the {len(self.matters)} defined"
+                f"than the {drawn} with a share above 0"
             )
         departments = self.departments
         for name, members in self.categories.items():

@@ -126,3 +126,28 @@ def test_littles_law_on_the_backlog():
     assert area == pytest.approx(cases["lead_time_days"].sum(), rel=1e-9)
     assert backlog["accepted"].sum() == backlog["finished"].sum() == len(cases)
     assert (backlog["backlog_at_end"] >= 0).all() and backlog["backlog_at_end"].iloc[-1] == 0
+
+
+def test_a_bundle_is_one_acceptance_then_its_matters_reviews_in_parallel():
+    steps = {
+        "licence": [_step("A", delay_days=1)],
+        "permit": [_step("B", delay_days=3)],
+        "fire": [_step("C", delay_days=5)],
+    }
+    raw = mmc_dict(20, 0.5, 2.0, opens_at="08:00", closes_at="18:00")
+    raw["matters"] = {
+        name: {"department": "d", "share": 0, "service_min": {"dist": "fixed", "value": 5},
+               "instant_share": 0,
+               "approval": {"steps": s, "promised_days": 4, "statutory_days": 10}}
+        for name, s in steps.items()
+    } | {"bundle": {"department": "d", "share": 1, "service_min": {"dist": "fixed", "value": 9},
+                    "bundle_of": list(steps)}}  # fmt: skip
+    raw["backoffice"] = {"teams": {"A": 50, "B": 50, "C": 50},
+                         "working_hours": [{"starts_at": "00:00", "ends_at": "24:00"}]}  # fmt: skip
+    scenario = build(raw)
+    out = simulate_all(scenario, 1, 0)
+    assert set(out.cases["matter"]) == {"bundle"}
+    assert len(out.cases) == len(out.log)  # one case per acceptance
+    np.testing.assert_allclose(out.cases["lead_time_days"], 5.0)  # the longest review
+    np.testing.assert_allclose(out.log["service_min"], 9.0)  # one acceptance, its own time
+    assert scenario.matters["bundle"].approval.promised_days == 4  # the longest limit

@@ -35,6 +35,7 @@ CORPUS = {
     ),
     "promised_above_statutory.yaml": ("matters.a.approval.promised_days", "above statutory_days"),
     "holiday_malformed.yaml": ("calendar.holidays.1", "valid date"),
+    "bundle_unknown_matters.yaml": ("matters.ab.bundle_of", "unknown matters ['c']"),
 }
 
 
