@@ -151,3 +151,15 @@ def test_a_bundle_is_one_acceptance_then_its_matters_reviews_in_parallel():
     np.testing.assert_allclose(out.cases["lead_time_days"], 5.0)  # the longest review
     np.testing.assert_allclose(out.log["service_min"], 9.0)  # one acceptance, its own time
     assert scenario.matters["bundle"].approval.promised_days == 4  # the longest limit
+
+
+def test_quanzhou_whole_case_is_calibrated_to_the_published_same_day_rate():
+    from sim import load_scenario, with_settings
+    from tests.helpers import ROOT
+
+    scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-whole-case.yaml")
+    short = with_settings(scenario, {"calendar.days": 3})
+    result = run(short, reps=3, seed=1)
+    same_day = result.case_kpis["same_day_rate"].to_numpy()
+    assert abs(same_day.mean() - 0.8020) < 0.01  # seed 002: 80.20% finished the same day
+    assert (result.case_kpis["on_time_promised_rate"] > 0.95).all()
