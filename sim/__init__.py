@@ -9,7 +9,7 @@ from sim.compare import Comparison, compare
 from sim.errors import ResultsExistError, ScenarioError
 from sim.executors import make_executor
 from sim.experiment import RunResult, analyse, run, simulate_replications
-from sim.hall import simulate
+from sim.hall import Simulated, simulate, simulate_all
 from sim.loader import load_scenario, parse_scenario
 from sim.metrics import (
     Capacity,
@@ -35,6 +35,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "Simulated",
     "SizingResult",
     "SweepResult",
     "Target",
@@ -49,6 +50,7 @@ __all__ = [
     "replication_table",
     "run",
     "simulate",
+    "simulate_all",
     "simulate_replications",
     "size",
     "summarize",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
+from sim.metrics import overlap
 
 __all__ = ["backlog_table", "case_kpi_table", "team_table"]
 
@@ -117,7 +118,7 @@ def backlog_table(cases: pd.DataFrame) -> pd.DataFrame:
         end = (c["finished_day"] * MINUTES_PER_DAY + c["finished_at"]).to_numpy()
         for day in range(int(c["finished_day"].max()) + 1):
             lo, hi = day * MINUTES_PER_DAY, (day + 1) * MINUTES_PER_DAY
-            overlap = np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None)
+            inside = overlap(start, end, lo, hi)
             rows.append(
                 {
                     "scenario": scenario,
@@ -125,7 +126,7 @@ def backlog_table(cases: pd.DataFrame) -> pd.DataFrame:
                     "day": day,
                     "accepted": int(((start >= lo) & (start < hi)).sum()),
                     "finished": int(((end >= lo) & (end < hi)).sum()),
-                    "backlog_mean": overlap.sum() / MINUTES_PER_DAY,
+                    "backlog_mean": inside.sum() / MINUTES_PER_DAY,
                     "backlog_at_end": int(((start < hi) & (end >= hi)).sum()),
                 }
             )

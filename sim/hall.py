@@ -8,7 +8,12 @@ department windows that is one queue per department; with comprehensive windows,
 
 A pool either keeps one shared ticket queue that any free window calls from, or assigns
 each ticket to one window when it is issued (shortest queue or round robin), as many
-real ticket machines do. The model only simulates and records rows in the event log.
+real ticket machines do. A pool may follow a staffing schedule.
+
+Around the queue: matters applied for online skip the hall; matters with incomplete
+materials send the visitor home to come back on a later working day; accepted matters
+that are not instant go to the back office (sim.backoffice). The model only simulates
+and records rows in the event log (and the back office in its case and step logs).
 """
 
 from __future__ import annotations

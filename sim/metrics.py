@@ -27,6 +27,7 @@ from sim.scenario import Scenario
 __all__ = [
     "HEADLINE_KPIS",
     "Capacity",
+    "overlap",
     "hourly_table",
     "matter_table",
     "pool_table",
@@ -89,7 +90,8 @@ class Capacity:
         return sum(self.open_windows_between(pool, a, b) for a, b in self.service_intervals)
 
 
-def _overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Length of each interval [start, end) inside [lo, hi)."""
     return np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0.0, None)
 
 
@@ -97,7 +99,7 @@ def _busy_in_hours(visits: pd.DataFrame, capacity: Capacity) -> float:
     start, end = visits["start_at"].to_numpy(), visits["end_at"].to_numpy()
     served = ~np.isnan(start)
     return float(
-        sum(_overlap(start[served], end[served], a, b).sum() for a, b in capacity.service_intervals)
+        sum(overlap(start[served], end[served], a, b).sum() for a, b in capacity.service_intervals)
     )
 
 
@@ -275,9 +277,9 @@ def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
                     "service_level": (hour_waits <= capacity.target_wait_min).sum() / in_hour.sum()
                     if in_hour.any()
                     else math.nan,
-                    "queue_length_mean": _overlap(ticket, wait_end, lo, hi).sum()
+                    "queue_length_mean": overlap(ticket, wait_end, lo, hi).sum()
                     / (60.0 * capacity.days),
-                    "busy_windows_mean": _overlap(start[served], end[served], lo, hi).sum()
+                    "busy_windows_mean": overlap(start[served], end[served], lo, hi).sum()
                     / (60.0 * capacity.days),
                     "open_windows_mean": _open_windows(capacity, str(pool), lo, hi) / 60.0,
                 }
