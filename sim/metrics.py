@@ -27,9 +27,9 @@ from sim.scenario import Scenario
 __all__ = [
     "HEADLINE_KPIS",
     "Capacity",
-    "overlap",
     "hourly_table",
     "matter_table",
+    "overlap",
     "pool_table",
     "replication_table",
     "summarize",
