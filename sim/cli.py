@@ -28,9 +28,17 @@ from sim.report import (
     write_results,
     write_sizing,
     write_sweep,
+    write_team_sizing,
 )
 from sim.scenario import Scenario
-from sim.sizing import Target, TargetUnreachable, size, size_schedule
+from sim.sizing import (
+    TEAM_SIZABLE,
+    Target,
+    TargetUnreachable,
+    size,
+    size_schedule,
+    size_team,
+)
 from sim.streams import DEFAULT_SEED
 from sim.sweep import parse_setting, sweep
 
@@ -141,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", type=Path)
     p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "service_level>=0.9"')
     p.add_argument("--pool", help="size only this pool, on the hall-wide KPI")
+    p.add_argument("--team", help="size this back-office team's staff on a whole-case KPI")
     p.add_argument("--max-windows", type=_positive_int, default=1000, help="cap per pool")
     p.add_argument(
         "--hourly", action="store_true",
@@ -294,9 +303,33 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_size_team(args: argparse.Namespace, target: Target, scenario: Scenario) -> int:
+    out = _out(args, f"size-{scenario.name}-{args.team}")
+    started = time.perf_counter()
+    with _executor(args) as executor:
+        result = size_team(
+            scenario, target, args.team, args.reps, args.seed, executor,
+            max_staff=args.max_windows, progress=progress_enabled(),
+        )  # fmt: skip
+    folder = write_team_sizing(result, out, args.force, time.perf_counter() - started)
+    at = result.at_size.case_summary.set_index("kpi").loc[target.kpi]
+    print(
+        f"{scenario.name}: {result.sized} staff in {args.team} meet {target} "
+        f"({target.kpi} {at['mean']:.4g} [{at['ci_low']:.4g}, {at['ci_high']:.4g}], "
+        f"{args.reps} replications); {result.current} now; offered load "
+        f"{result.offered_load_staff:.1f} staff."
+    )
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
 def _cmd_size(args: argparse.Namespace) -> int:
     target = Target.parse(args.target)
     scenario = load_scenario(args.scenario)
+    if args.team:
+        return _cmd_size_team(args, target, scenario)
+    if target.kpi in TEAM_SIZABLE:
+        raise UsageError(f"{target.kpi} depends on approval staff: name the --team to size")
     out = _out(args, f"size-{scenario.name}")
     started = time.perf_counter()
     with _executor(args) as executor:

@@ -31,7 +31,7 @@ from sim.compare import Comparison
 from sim.errors import ResultsExistError
 from sim.experiment import RunResult
 from sim.scenario import Scenario
-from sim.sizing import ScheduleSizing, SizingResult
+from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "write_results",
     "write_sizing",
     "write_sweep",
+    "write_team_sizing",
 ]
 
 _HEADLINE = ["visitors", "served", "abandoned", "wait_mean_min", "wait_p90_min",
@@ -448,3 +449,42 @@ def _schedule_section(folder: Path, page: _Page, schedule: ScheduleSizing) -> No
         },
     )
     page.table(schedule.hourly())
+
+
+def write_team_sizing(
+    result: TeamSizing, out: Path, force: bool = False, wall_time_s: float = 0.0
+) -> Path:
+    with _staged(out, force) as folder:
+        scenario = result.at_size.scenario
+        result.at_size.case_summary.to_csv(folder / "cases_summary_at_size.csv", index=False)
+        if result.one_below is not None:
+            result.one_below.to_csv(folder / "cases_summary_one_below.csv", index=False)
+        _write_scenario(folder, scenario, "scenario-sized.yaml")
+        page = _Page(f"hallsim size --team {result.team}: {scenario.name}")
+        page.text(
+            f"Target {result.target}, met when the whole 95% confidence interval is on the "
+            f"right side. {result.current} staff now; {result.sized} needed. The offered "
+            f"load is {result.offered_load_staff:.1f} staff (effort per working day over "
+            f"working hours). {result.at_size.replications} replications, seed "
+            f"{result.at_size.seed}, {result.evaluations} sizes simulated."
+        )
+        page.heading("The whole case at the sized team")
+        page.table(_with_ci(result.at_size.case_summary))
+        if result.one_below is not None:
+            page.heading("With one staff fewer")
+            page.table(_with_ci(result.one_below))
+        _scenario_sections(page, scenario)
+        (folder / "report.html").write_text(page.render(), encoding="utf-8")
+        _manifest(
+            folder,
+            command="size --team",
+            scenario=scenario.name,
+            team=result.team,
+            target=str(result.target),
+            staff_now=result.current,
+            staff_sized=result.sized,
+            seed=result.at_size.seed,
+            replications=result.at_size.replications,
+            wall_time_s=round(wall_time_s, 3),
+        )
+    return Path(out)

@@ -43,8 +43,10 @@ __all__ = [
     "SizingResult",
     "Target",
     "TargetUnreachable",
+    "TeamSizing",
     "size",
     "size_schedule",
+    "size_team",
 ]
 
 # KPIs that more windows improve, and the direction a target on them must take
@@ -62,6 +64,14 @@ SIZABLE = {
     "served": ">=",
 }
 POOL_LEVEL = {k for k in SIZABLE if k not in {"time_in_hall_mean_min"}}
+# whole-case KPIs that more approval staff improve (`size --team`)
+TEAM_SIZABLE = {
+    "lead_time_mean_days": "<=",
+    "lead_time_p90_days": "<=",
+    "on_time_promised_rate": ">=",
+    "on_time_statutory_rate": ">=",
+    "warnings": "<=",
+}
 
 
 class TargetUnreachable(Exception):
@@ -80,13 +90,17 @@ class Target:
         if not match:
             raise ScenarioError("--target", text, "write a target as KPI<=value or KPI>=value")
         kpi, op, value = match.group(1), match.group(2), float(match.group(3))
-        if kpi not in SIZABLE:
+        directions = SIZABLE | TEAM_SIZABLE
+        if kpi not in directions:
             raise ScenarioError(
-                "--target", kpi, f"not a KPI windows can improve; use one of {sorted(SIZABLE)}"
-            )
-        if op != SIZABLE[kpi]:
+                "--target", kpi,
+                f"not a KPI windows or staff can improve; use one of {sorted(directions)}",
+            )  # fmt: skip
+        if op != directions[kpi]:
             raise ScenarioError(
-                "--target", text, f"more windows lower {kpi} only the other way: use {SIZABLE[kpi]}"
+                "--target",
+                text,
+                f"more capacity moves {kpi} only the other way: use {directions[kpi]}",
             )
         return cls(kpi, op, value)
 
@@ -453,3 +467,60 @@ def size_schedule(
         at_schedule=at_schedule,
         evaluations=len(cache),
     )
+
+
+@dataclass(frozen=True)
+class TeamSizing:
+    """Fewest approval staff in one back-office team meeting a whole-case target."""
+
+    target: Target
+    team: str
+    current: int
+    offered_load_staff: float  # effort per working day / working hours: the bare minimum
+    sized: int
+    at_size: RunResult
+    one_below: pd.DataFrame | None  # whole-case KPI summary with one staff fewer
+    evaluations: int
+
+
+def size_team(
+    scenario: Scenario,
+    target: Target,
+    team: str,
+    reps: int = 10,
+    seed: int = 1,
+    executor: Executor | None = None,
+    max_staff: int = 1000,
+    progress: bool = False,
+) -> TeamSizing:
+    """Fewest staff in `team` so that the whole-case target holds (whole 95% CI on the
+    right side), the other teams and the hall as they are. Starts from the offered load
+    (staff-days of effort per working day) measured in a pilot run at the current size."""
+    office = scenario.backoffice
+    if office is None or team not in office.teams:
+        known = sorted(office.teams) if office else []
+        raise ScenarioError("--team", team, f"no such back-office team; teams: {known}")
+    if target.kpi not in TEAM_SIZABLE:
+        raise ScenarioError(
+            "--target", target.kpi, f"sizing a team needs one of {sorted(TEAM_SIZABLE)}"
+        )
+    cache: dict[int, RunResult] = {}
+
+    def evaluate(staff: int) -> RunResult:
+        if staff not in cache:
+            variant = with_settings(scenario, {f"backoffice.teams.{team}": staff})
+            cache[staff] = run(variant, reps, seed, executor, progress=progress)
+        return cache[staff]
+
+    def row(result: RunResult) -> pd.Series:
+        return result.case_summary.set_index("kpi").loc[target.kpi]
+
+    current = office.teams[team]
+    pilot = evaluate(current)
+    teams = pilot.teams_summary.set_index(["team", "kpi"])["mean"]
+    working_min = sum(b - a for a, b in scenario.backoffice_intervals())
+    load = teams.get((team, "effort_hours"), 0.0) * 60 / working_min / scenario.calendar.days
+    start = max(1, math.ceil(load / 0.8))
+    sized = _search(lambda c: target.met(row(evaluate(c))), start, max_staff)
+    below = evaluate(sized - 1).case_summary if sized > 1 else None
+    return TeamSizing(target, team, current, load, sized, evaluate(sized), below, len(cache))

@@ -58,8 +58,8 @@ def test_search_finds_the_smallest_passing_count():
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("wait_p90<=15", "not a KPI windows can improve"),
-        ("utilization>=0.8", "not a KPI windows can improve"),
+        ("wait_p90<=15", "not a KPI windows or staff can improve"),
+        ("utilization>=0.8", "not a KPI windows or staff can improve"),
         ("wait_p90_min>=15", "use <="),
         ("wait_p90_min=15", "KPI<=value"),
     ],
@@ -136,3 +136,33 @@ def test_sizing_a_scheduled_pool_keeps_its_shape_and_checks_every_hour():
     assert (rows["ci_high"] <= 5).all()
     with pytest.raises(ScenarioError, match="hour by hour"):
         size(scenario, Target.parse("wait_max_min<=30"), reps=2, seed=1)
+
+
+def test_sizing_an_approval_team_on_lead_time():
+    from sim.sizing import size_team
+
+    raw = mmc_dict(10, 0.5, 2.0, opens_at="08:00", closes_at="18:00", days=10)
+    raw["matters"]["m"] |= {
+        "instant_share": 0.8,
+        "approval": {
+            "steps": [{"department": "A", "effort_hours": {"dist": "exponential", "mean": 2}}],
+            "promised_days": 3,
+            "statutory_days": 10,
+        },
+    }
+    raw["backoffice"] = {"teams": {"A": 30}}  # ~60 cases a day x 2 h over 10-h days: 12 staff
+    scenario = build(raw)
+    result = size_team(scenario, Target.parse("lead_time_p90_days<=1"), "A", reps=4, seed=1)
+    assert 12 <= result.offered_load_staff <= 14
+    assert result.offered_load_staff < result.sized < 30
+    at = result.at_size.case_summary.set_index("kpi").loc["lead_time_p90_days"]
+    below = result.one_below.set_index("kpi").loc["lead_time_p90_days"]
+    assert at["ci_high"] <= 1 < below["ci_high"]
+    with pytest.raises(ScenarioError, match="no such back-office team"):
+        size_team(scenario, Target.parse("lead_time_p90_days<=1"), "B", reps=2)
+
+
+def test_cli_asks_for_a_team_when_the_target_is_about_the_back_office(capsys):
+    xian = str(ROOT / "scenarios/xian-pipeline-parallel.yaml")
+    assert main(["size", xian, "--target", "lead_time_p90_days<=16", "--reps", "2"]) == 2
+    assert "--team" in capsys.readouterr().err
