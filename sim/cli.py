@@ -20,7 +20,7 @@ from sim.errors import ResultsExistError, ScenarioError
 from sim.executors import Executor, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
 from sim.loader import load_scenario
-from sim.metrics import HEADLINE_KPIS
+from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.regress import check, measure
 from sim.report import (
     check_destination,
@@ -43,19 +43,6 @@ from sim.streams import DEFAULT_SEED
 from sim.sweep import parse_setting, sweep
 
 __all__ = ["main"]
-
-_SHOWN = (
-    "visitors",
-    "served",
-    "abandoned",
-    "wait_mean_min",
-    "wait_p90_min",
-    "service_level",
-    "time_in_hall_mean_min",
-    "windows",
-    "utilization",
-    "overtime_min",
-)
 
 
 _CASE_SHOWN = (
@@ -180,7 +167,7 @@ def _print_rows(summary, kpis) -> None:
 
 
 def _print_summary(summary) -> None:
-    _print_rows(summary, _SHOWN)
+    _print_rows(summary, SHOWN_KPIS)
 
 
 def _print_pools(pools_summary, top: int = 8) -> None:
@@ -275,7 +262,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"{comparison.confidence:.1%} CIs; * = significant change"
     )
     overall = comparison.overall
-    _print_differences(overall[overall["kpi"].isin(_SHOWN)])
+    _print_differences(overall[overall["kpi"].isin(SHOWN_KPIS)])
     cases = comparison.cases
     if not cases.empty and (cases["kpi"] == "lead_time_mean_days").any():
         print("\nthe whole case")

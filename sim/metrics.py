@@ -26,6 +26,7 @@ from sim.scenario import Scenario
 
 __all__ = [
     "HEADLINE_KPIS",
+    "SHOWN_KPIS",
     "Capacity",
     "hourly_table",
     "matter_table",
@@ -36,6 +37,19 @@ __all__ = [
 ]
 
 HEADLINE_KPIS = ("wait_mean_min", "wait_p90_min", "service_level", "utilization")
+# the overall KPIs shown on screen and at the top of reports, in this order
+SHOWN_KPIS = (
+    "visitors",
+    "served",
+    "abandoned",
+    "wait_mean_min",
+    "wait_p90_min",
+    "service_level",
+    "time_in_hall_mean_min",
+    "windows",
+    "utilization",
+    "overtime_min",
+)
 _QUANTILES = {"wait_p50_min": 0.5, "wait_p90_min": 0.9, "wait_p95_min": 0.95}
 
 

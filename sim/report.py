@@ -30,6 +30,7 @@ from sim import plots
 from sim.compare import Comparison
 from sim.errors import ResultsExistError
 from sim.experiment import RunResult
+from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
 from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
@@ -43,10 +44,6 @@ __all__ = [
     "write_sweep",
     "write_team_sizing",
 ]
-
-_HEADLINE = ["visitors", "served", "abandoned", "wait_mean_min", "wait_p90_min",
-             "service_level", "time_in_hall_mean_min", "windows", "utilization",
-             "overtime_min"]  # fmt: skip
 
 
 def _version() -> str:
@@ -218,7 +215,7 @@ def write_results(
             "confidence intervals across replications." + (f" {note}" if note else "")
         )
         page.heading("Key figures")
-        page.table(_with_ci(result.summary, _HEADLINE))
+        page.table(_with_ci(result.summary, list(SHOWN_KPIS)))
         if not result.case_summary.empty:
             page.heading("The whole case: same day, trips, lead times, limits")
             page.table(_with_ci(result.case_summary))
@@ -285,7 +282,7 @@ def write_comparison(
             + (" (Bonferroni-adjusted)." if len(names) > 2 else ".")
         )
         page.heading("Key figures: differences")
-        overall = comparison.overall[comparison.overall["kpi"].isin(_HEADLINE)]
+        overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
         page.table(overall.drop(columns=["baseline"]))
         if not comparison.cases.empty:
             page.heading("The whole case: differences")
@@ -351,7 +348,7 @@ def write_sweep(result: SweepResult, out: Path, force: bool = False, wall_time_s
             },
         )
         page.heading("Results")
-        headline = result.table[result.table["kpi"].isin(_HEADLINE)]
+        headline = result.table[result.table["kpi"].isin(list(SHOWN_KPIS))]
         page.table(headline)
         _scenario_sections(page, scenario)
         (folder / "report.html").write_text(page.render(), encoding="utf-8")
@@ -399,7 +396,7 @@ def write_sizing(
         )
         page.table(table)
         page.heading("Key figures at the sized counts")
-        page.table(_with_ci(result.at_size.summary, _HEADLINE))
+        page.table(_with_ci(result.at_size.summary, list(SHOWN_KPIS)))
         extra = {}
         if schedule is not None:
             _schedule_section(folder, page, schedule)
