@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
-from sim.metrics import overlap
+from sim.metrics import explode_matters, overlap
 
 __all__ = ["backlog_table", "case_kpi_table", "team_table"]
 
@@ -32,9 +32,7 @@ def _of(frame: pd.DataFrame, scenario: str, replication: int) -> pd.DataFrame:
 def _trips(visits: pd.DataFrame) -> pd.Series:
     """Trips to the hall per application (visitor and matter): every trip on which the
     matter was handled, queued for or given up on."""
-    handled = visits.assign(matter=visits["matters"].astype(str).str.split("+"))
-    handled = handled.explode("matter")
-    return handled.groupby(["visitor", "matter"])["trip"].nunique()
+    return explode_matters(visits).groupby(["visitor", "matter"])["trip"].nunique()
 
 
 def case_kpi_table(

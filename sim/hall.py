@@ -336,12 +336,7 @@ class _Hall:
             spec = self.matter_specs[m]
             if online_u[k] < spec.online_share:
                 self.online.append((visitor.number, m, self.env.now))
-                if (
-                    self.backoffice is not None
-                    and spec.approval is not None
-                    and visitor.instant[k] >= spec.instant_share
-                ):
-                    self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[k])
+                self._open_case_unless_instant(visitor, m, k)
             else:
                 kept.append(k)
         visitor.remaining = [visitor.remaining[k] for k in kept]
@@ -390,13 +385,19 @@ class _Hall:
 
     def _to_backoffice(self, ticket: _Ticket, incomplete: tuple[int, ...]) -> None:
         """Matters accepted at the window that are not instant open back-office cases."""
-        visitor = ticket.visitor
         for m, slot in zip(ticket.matters, ticket.slots, strict=True):
-            spec = self.matter_specs[m]
-            if slot in incomplete:
-                continue
-            if spec.approval is not None and visitor.instant[slot] >= spec.instant_share:
-                self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot])
+            if slot not in incomplete:
+                self._open_case_unless_instant(ticket.visitor, m, slot)
+
+    def _open_case_unless_instant(self, visitor: _Visitor, m: int, slot: int) -> None:
+        """An accepted application goes to the back office unless it is instant."""
+        spec = self.matter_specs[m]
+        if (
+            self.backoffice is not None
+            and spec.approval is not None
+            and visitor.instant[slot] >= spec.instant_share
+        ):
+            self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot])
 
     def _abandon(self, ticket: _Ticket) -> None:
         if ticket.state == _WAITING:

@@ -28,6 +28,7 @@ __all__ = [
     "HEADLINE_KPIS",
     "SHOWN_KPIS",
     "Capacity",
+    "explode_matters",
     "hourly_table",
     "matter_table",
     "overlap",
@@ -225,9 +226,14 @@ def pool_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
     return _explode_groups(log, per_pool)
 
 
+def explode_matters(log: pd.DataFrame) -> pd.DataFrame:
+    """One row per visit and matter (a visit with two matters appears twice), in `matter`."""
+    return log.assign(matter=log["matters"].astype(str).str.split("+")).explode("matter")
+
+
 def matter_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
     """Per-visit KPIs by matter (a visit with two matters counts for both)."""
-    exploded = log.assign(matter=log["matters"].astype(str).str.split("+")).explode("matter")
+    exploded = explode_matters(log)
 
     def per_matter(group: pd.DataFrame) -> list[dict]:
         return [
