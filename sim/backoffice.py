@@ -13,7 +13,7 @@ hall, this module only simulates and records rows.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
@@ -64,15 +64,27 @@ class BackOfficeModel:
         self._next_case = 0
 
     def open_case(
-        self, visitor: int, matter: int, approval: Approval, uniforms: list[float]
+        self,
+        visitor: int,
+        matter: int,
+        approval: Approval,
+        uniforms: list[float],
+        on_done: Callable[[], None] | None = None,
     ) -> None:
-        """A matter accepted at a window now enters the back office."""
+        """A matter accepted at a window now enters the back office; `on_done` is called
+        when its result is ready."""
         case = self._next_case
         self._next_case += 1
-        self.env.process(self._case(case, visitor, matter, approval, uniforms))
+        self.env.process(self._case(case, visitor, matter, approval, uniforms, on_done))
 
     def _case(
-        self, case: int, visitor: int, matter: int, approval: Approval, uniforms: list[float]
+        self,
+        case: int,
+        visitor: int,
+        matter: int,
+        approval: Approval,
+        uniforms: list[float],
+        on_done: Callable[[], None] | None,
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         accepted = env.now
@@ -103,6 +115,8 @@ class BackOfficeModel:
         self.cases.append(
             (case, visitor, matter, accepted, env.now, warned[0] if warned else float("nan"))
         )
+        if on_done is not None:
+            on_done()
 
     def _step(
         self, case: int, step, effort_min: float, delay_days: float

@@ -29,10 +29,17 @@ def _of(frame: pd.DataFrame, scenario: str, replication: int) -> pd.DataFrame:
     return frame[(frame["scenario"] == scenario) & (frame["replication"] == replication)]
 
 
-def _trips(visits: pd.DataFrame) -> pd.Series:
+def _trips(visits: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
     """Trips to the hall per application (visitor and matter): every trip on which the
-    matter was handled, queued for or given up on."""
-    return explode_matters(visits).groupby(["visitor", "matter"])["trip"].nunique()
+    matter was handled, queued for or given up on, at any stage; an online application
+    makes none unless its result is collected in person."""
+    trips = explode_matters(visits).groupby(["visitor", "matter"])["trip"].nunique()
+    if online.empty:
+        return trips
+    applied = pd.MultiIndex.from_arrays(
+        [online["visitor"].to_numpy(), online["matter"].astype(str).to_numpy()]
+    )
+    return trips.reindex(trips.index.union(applied), fill_value=0)
 
 
 def case_kpi_table(
@@ -46,11 +53,11 @@ def case_kpi_table(
     keys = _replications(log) if not log.empty else _replications(online)
     for scenario, rep in keys:
         visits = _of(log, scenario, rep)
-        served = visits["outcome"] == "served"
-        n_online = len(_of(online, scenario, rep))
-        in_hall = (visits.loc[served, "n_matters"] - visits.loc[served, "incomplete"]).sum()
-        accepted = int(in_hall) + n_online
-        trips = pd.concat([_trips(visits), pd.Series(np.zeros(n_online))], ignore_index=True)
+        applied_online = _of(online, scenario, rep)
+        accepting = (visits["outcome"] == "served") & (visits["stage"] == "acceptance")
+        in_hall = (visits.loc[accepting, "n_matters"] - visits.loc[accepting, "incomplete"]).sum()
+        accepted = int(in_hall) + len(applied_online)
+        trips = _trips(visits, applied_online)
         c = _of(cases, scenario, rep)
         later = int((c["finished_day"] > c["accepted_day"]).sum()) if len(c) else 0
         lead = c["lead_time_days"].to_numpy() if len(c) else np.array([])

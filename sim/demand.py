@@ -13,7 +13,9 @@ import numpy as np
 
 from sim.scenario import Scenario
 
-__all__ = ["MAX_TRIPS", "DayVisitors", "arrival_times", "draw_day"]
+__all__ = ["KIOSK", "MAX_TRIPS", "ONLINE", "WINDOW", "DayVisitors", "arrival_times", "draw_day"]
+
+WINDOW, KIOSK, ONLINE = 0, 1, 2  # channel codes
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,14 @@ class DayVisitors:
     # with incomplete materials possible: (n, k_max, MAX_TRIPS, 2) uniforms per matter and
     # trip, [..., 0] deciding whether materials are incomplete, [..., 1] the return delay
     returns_u: np.ndarray | None = None
-    # with online channels: (n, k_max) uniforms; a matter is applied online when below
-    # its online_share
-    online_u: np.ndarray | None = None
+    # with online or kiosk channels: (n, k_max) channel codes (WINDOW, KIOSK, ONLINE)
+    channel: np.ndarray | None = None
+    # with a guide desk: (n,) True for visitors who ask there first, and their time there
+    consults: np.ndarray | None = None
+    consult_min: np.ndarray | None = None
+    # with issuance windows: (n, k_max, 3) uniforms per matter: [..., 0] below mail_share
+    # means the result is sent, [..., 1] the collection delay, [..., 2] the issuance time
+    issuance_u: np.ndarray | None = None
 
 
 MAX_TRIPS = 8  # a matter is accepted at the latest on this trip (caps a geometric count)
@@ -81,10 +88,21 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     order = np.argsort(-keys, axis=1)[:, :k_max]
     slot = np.arange(k_max)
     matters = np.where(slot < n_matters[:, None], order, -1)
+    channel = None
+    if any(m.online_share > 0 or m.kiosk_share > 0 for m in matter_list):
+        # one uniform per matter: online below online_share, kiosk in the next kiosk_share
+        u = rngs["channel"].random((n, k_max))
+        online = np.array([m.online_share for m in matter_list])[matters]
+        kiosk = np.array([m.kiosk_share for m in matter_list])[matters]
+        channel = np.where(u < online, ONLINE, np.where(u < online + kiosk, KIOSK, WINDOW))
     u_work = rngs["service"].random((n, k_max))
     work = np.full((n, k_max), np.nan)
     for index, matter in enumerate(matter_list):
         mask = matters == index
+        if channel is not None and matter.kiosk_min is not None:
+            at_kiosk = mask & (channel == KIOSK)
+            work[at_kiosk] = matter.kiosk_min.quantile(u_work[at_kiosk])
+            mask &= channel != KIOSK
         work[mask] = matter.service_min.quantile(u_work[mask])
     patience = None
     if scenario.patience_min is not None:
@@ -97,9 +115,15 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     returns_u = None
     if any(m.incomplete_share > 0 for m in matter_list):
         returns_u = rngs["returns"].random((n, k_max, MAX_TRIPS, 2))
-    online_u = None
-    if any(m.online_share > 0 for m in matter_list):
-        online_u = rngs["channel"].random((n, k_max))
+    consults = consult_min = None
+    if scenario.consultation is not None:
+        u = rngs["consultation"].random((n, 2))
+        consults = u[:, 0] < scenario.consultation.share
+        consult_min = scenario.consultation.service_min.quantile(u[:, 1])
+    issuance_u = None
+    if scenario.issuance is not None:
+        issuance_u = rngs["issuance"].random((n, k_max, 3))
     return DayVisitors(
-        arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u, online_u
-    )
+        arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u,
+        channel, consults, consult_min, issuance_u,
+    )  # fmt: skip

@@ -10,10 +10,16 @@ A pool either keeps one shared ticket queue that any free window calls from, or 
 each ticket to one window when it is issued (shortest queue or round robin), as many
 real ticket machines do. A pool may follow a staffing schedule.
 
-Around the queue: matters applied for online skip the hall; matters with incomplete
-materials send the visitor home to come back on a later working day; accepted matters
-that are not instant go to the back office (sim.backoffice). The model only simulates
-and records rows in the event log (and the back office in its case and step logs).
+A trip may pass three stages, each with pools of its own (`stage:` of a pool): an
+optional guide desk (consultation) before the first acceptance ticket, acceptance, and
+an issuance window where instant results are handed over before leaving. Back-office
+results are mailed, or collected at an issuance window on a later trip.
+
+Around the queue: matters applied for online skip acceptance; kiosk applications queue
+at kiosk pools instead of windows; matters with incomplete materials send the visitor
+home to come back on a later working day; accepted matters that are not instant go to
+the back office (sim.backoffice). The model only simulates and records rows in the
+event log (and the back office in its case and step logs).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import simpy
 
 from sim.backoffice import BackOfficeModel
 from sim.calendar import MINUTES_PER_DAY
-from sim.demand import MAX_TRIPS, draw_day
+from sim.demand import KIOSK, MAX_TRIPS, ONLINE, draw_day
 from sim.records import OUTCOMES, LogBuilder, case_frame, step_frame
 from sim.scenario import Scenario
 from sim.streams import streams
@@ -40,16 +46,19 @@ __all__ = ["Simulated", "simulate", "simulate_all"]
 _WAITING, _IN_SERVICE, _GONE = 0, 1, 2
 _SERVED, _ABANDONED, _UNSERVED = (OUTCOMES.index(o) for o in OUTCOMES)
 _NAN = float("nan")
+STAGES = ("consultation", "acceptance", "issuance")
+_CONSULT, _ACCEPT, _ISSUE = range(3)
 
 
 class _Pool:
     __slots__ = (
         "busy", "count", "dispatch", "dormant", "idle", "index", "name", "queues", "rr",
-        "segments", "speed", "waiting",
+        "segments", "speed", "stage", "waiting",
     )  # fmt: skip
 
-    def __init__(self, index: int, name: str, count: int, speed: float, dispatch: str):
+    def __init__(self, index: int, name: str, count: int, speed: float, dispatch: str, stage: int):
         self.index, self.name, self.count, self.speed = index, name, count, speed
+        self.stage = stage
         self.dispatch = dispatch
         n_queues = 1 if dispatch == "shared_queue" else count
         self.queues: list[deque[_Ticket]] = [deque() for _ in range(n_queues)]
@@ -118,26 +127,35 @@ class _Pool:
 
 
 class _Visitor:
-    __slots__ = ("arrival", "attempts", "day", "effort", "instant", "number", "patience",
-                 "pending", "remaining", "returns", "slots", "trip", "visits", "work",
-                 "work_by_slot")  # fmt: skip
+    """One person on one trip (a collection trip is a visitor object of its own that
+    shares `counts` with the applicant). Matters are codes: the matter index, plus the
+    number of matters for a kiosk application."""
+
+    __slots__ = ("arrival", "attempts", "consult_min", "counts", "day", "effort", "instant",
+                 "issuance", "number", "patience", "pending", "remaining", "returns", "slots",
+                 "stage", "to_issue", "trip", "work", "work_by_slot")  # fmt: skip
 
     def __init__(self, number, day, arrival, remaining, work, patience):
         self.number, self.day, self.arrival = number, day, arrival
         self.remaining, self.work, self.patience = remaining, work, patience
         self.slots = list(range(len(remaining)))  # each remaining matter's draw index
-        self.visits = 0
+        self.counts = [0, 1]  # queue visits and trips so far, shared with collection trips
         self.trip = 1
+        self.stage = _ACCEPT
+        self.consult_min = None  # time at the guide desk, when this visitor asks first
         self.instant = self.effort = None  # back-office draws, when there is a back office
         self.returns = None  # incomplete-materials draws, when matters can be incomplete
+        self.issuance = None  # per slot: (mail, collection delay, issuance time) uniforms
         self.attempts: list[int] = []  # trips made so far for each matter slot
         self.pending: list[tuple[int, int]] = []  # (matter, slot) to bring back later
+        self.to_issue: list[tuple[int, int, float]] = []  # instant results to collect now
         self.work_by_slot = work
 
 
 class _Ticket:
     __slots__ = ("label", "matters", "pool", "queue", "service", "slots", "state", "ticket_at",
                  "visit", "visitor", "window")  # fmt: skip
+    # the visit's stage is its pool's
 
     def __init__(self, visitor, visit, pool, queue, label, service, ticket_at, matters, slots):
         self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
@@ -154,16 +172,27 @@ class _Hall:
         self.log = LogBuilder()
         self._add = self.log.rows.append
         self.pools = [
-            _Pool(i, name, p.count, p.speed_factor, p.dispatch)
+            _Pool(i, name, p.count, p.speed_factor, p.dispatch, STAGES.index(p.stage))
             for i, (name, p) in enumerate(scenario.windows.items())
         ]
         pool_index = {p.name: p.index for p in self.pools}
         self.matter_ids = list(scenario.matters)
+        self.n_matters = len(self.matter_ids)  # a kiosk application's code is matter + this
         self.departments = [m.department for m in scenario.matters.values()]
-        self.eligible = [
-            frozenset(pool_index[name] for name in scenario.pools_serving(m))
-            for m in self.matter_ids
-        ]
+
+        def eligible(stage: str, channel: str = "window") -> list[frozenset[int]]:
+            return [
+                frozenset(pool_index[n] for n in scenario.pools_serving(m, stage, channel))
+                for m in self.matter_ids
+            ]
+
+        # by stage, then matter code: window codes, then kiosk codes
+        self.eligible_by_stage = (
+            eligible("consultation") * 2,
+            eligible("acceptance") + eligible("acceptance", "kiosk"),
+            eligible("issuance") * 2,
+        )
+        self.eligible = self.eligible_by_stage[_ACCEPT]
         self.only_pool = [self.pools[next(iter(e))] if len(e) == 1 else None for e in self.eligible]
         self.labels: list[tuple[str, str, int]] = []  # (matters, departments, n_matters)
         self._label_index: dict[tuple[int, ...], int] = {}
@@ -174,6 +203,7 @@ class _Hall:
         self.send_home = cal.at_close == "send_home"
         self.closes_at = cal.closes_at
         self.matter_specs = list(scenario.matters.values())
+        self.issuance = scenario.issuance
         self.online: list[tuple[int, int, float]] = []  # (visitor, matter, applied at)
         self.backoffice = (
             None if scenario.backoffice is None else BackOfficeModel(self.env, scenario)
@@ -191,7 +221,10 @@ class _Hall:
             instant = None if v.instant_u is None else v.instant_u.tolist()
             effort = None if v.effort_u is None else v.effort_u.tolist()
             returns = None if v.returns_u is None else v.returns_u.tolist()
-            online = None if v.online_u is None else v.online_u.tolist()
+            channel = None if v.channel is None else v.channel.tolist()
+            consult = None if v.consults is None else v.consults.tolist()
+            consult_min = None if v.consult_min is None else v.consult_min.tolist()
+            issuance = None if v.issuance_u is None else v.issuance_u.tolist()
             for i, t in enumerate(v.arrival_at.tolist()):
                 yield env.timeout(base + t - env.now)
                 n = n_matters[i]
@@ -204,8 +237,13 @@ class _Hall:
                     visitor.instant, visitor.effort = instant[i], effort[i]
                 if returns is not None:
                     visitor.returns, visitor.attempts = returns[i], [0] * n
-                if online is not None and not self._apply_online(visitor, online[i]):
-                    continue  # everything was done online: the visitor never comes
+                if issuance is not None:
+                    visitor.issuance = issuance[i]
+                if channel is not None and not self._apply_channels(visitor, channel[i]):
+                    visitor.counts[1] = 0  # all done online: no trip (until a collection)
+                    continue
+                if consult is not None and consult[i]:
+                    visitor.stage, visitor.consult_min = _CONSULT, consult_min[i]
                 self._next_visit(visitor)
             if self.send_home:
                 yield env.timeout(base + self.closes_at - env.now)
@@ -250,15 +288,15 @@ class _Hall:
             yield env.timeout(ticket.service)
             pool.busy[w] = False
             ticket.state = _GONE
-            incomplete = self._incomplete(ticket) if ticket.visitor.returns else ()
+            accepting = pool.stage == _ACCEPT
+            incomplete = self._incomplete(ticket) if accepting and ticket.visitor.returns else ()
             self._record(ticket, start, env.now, _SERVED, len(incomplete))
-            if self.backoffice is not None:
-                self._to_backoffice(ticket, incomplete)
+            if accepting:
+                self._accepted(ticket, incomplete)
             self._next_visit(ticket.visitor)
 
     # -- routing ---------------------------------------------------------------------
-    def _choose_pool(self, matters: list[int]) -> _Pool:
-        eligible = self.eligible
+    def _choose_pool(self, matters: list[int], eligible: list[frozenset[int]]) -> _Pool:
         if len(matters) == 1 and len(eligible[matters[0]]) == 1:
             return self.pools[next(iter(eligible[matters[0]]))]
         best_key, best = None, None
@@ -270,8 +308,9 @@ class _Hall:
         assert best is not None
         return best
 
-    def _label(self, group: tuple[int, ...]) -> int:
+    def _label(self, codes: tuple[int, ...]) -> int:
         """Index of the (matters, departments) label of a group of matters."""
+        group = tuple(c % self.n_matters for c in codes)
         index = self._label_index.get(group)
         if index is None:
             departments = dict.fromkeys(self.departments[m] for m in group)
@@ -281,22 +320,37 @@ class _Hall:
         return index
 
     def _next_visit(self, visitor: _Visitor) -> None:
-        """Issue the visitor's next ticket, if any matter is left."""
+        """Issue the visitor's next ticket, if any matter is left at this stage; then
+        move on to issuance, or home."""
         matters = visitor.remaining
         if not matters:
-            if visitor.pending:
-                self._plan_return(visitor)
-            return
-        if len(matters) == 1:  # the common case, kept fast
+            if visitor.to_issue:  # instant results are handed over before leaving
+                visitor.stage = _ISSUE
+                matters = visitor.remaining = [m for m, _, _ in visitor.to_issue]
+                visitor.slots = [slot for _, slot, _ in visitor.to_issue]
+                visitor.work = [work for _, _, work in visitor.to_issue]
+                visitor.to_issue = []
+            else:
+                if visitor.pending:
+                    self._plan_return(visitor)
+                return
+        eligible = self.eligible_by_stage[visitor.stage]
+        if visitor.stage == _CONSULT:  # one guide-desk visit about all the matters
+            pool = self._choose_pool(matters, eligible)
+            service = visitor.consult_min / pool.speed
+            group, slots = tuple(matters), tuple(visitor.slots)
+            label = self._label(group)
+            visitor.stage = _ACCEPT
+        elif len(matters) == 1 and visitor.stage == _ACCEPT:  # the common case, kept fast
             m = matters[0]
-            pool = self.only_pool[m] or self._choose_pool(matters)
+            pool = self.only_pool[m] or self._choose_pool(matters, eligible)
             service = visitor.work[0] / pool.speed
-            label = self._single_labels[m]
+            label = self._single_labels[m % self.n_matters]
             group, slots = (m,), (visitor.slots[0],)
             visitor.remaining = ()
         else:
-            pool = self._choose_pool(matters)
-            here = [k for k, m in enumerate(matters) if pool.index in self.eligible[m]]
+            pool = self._choose_pool(matters, eligible)
+            here = [k for k, m in enumerate(matters) if pool.index in eligible[m]]
             service = sum(visitor.work[k] for k in here) / pool.speed
             group = tuple(matters[k] for k in here)
             slots = tuple(visitor.slots[k] for k in here)
@@ -304,14 +358,12 @@ class _Hall:
             visitor.remaining = [m for k, m in enumerate(matters) if k not in here]
             visitor.work = [w for k, w in enumerate(visitor.work) if k not in here]
             visitor.slots = [s for k, s in enumerate(visitor.slots) if k not in here]
-        patience = (
-            None
-            if visitor.patience is None
-            else visitor.patience[visitor.visits % len(visitor.patience)]
-        )
-        visitor.visits += 1
+        counts, patience = visitor.counts, visitor.patience
+        if patience is not None:
+            patience = patience[counts[0] % len(patience)]
+        counts[0] += 1
         env = self.env
-        ticket = _Ticket(visitor, visitor.visits, pool, 0, label, service, env.now, group, slots)
+        ticket = _Ticket(visitor, counts[0], pool, 0, label, service, env.now, group, slots)
         if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
             ticket.state = _GONE
             self._record(ticket, _NAN, env.now, _UNSERVED)
@@ -328,17 +380,18 @@ class _Hall:
         for ticket in moving:
             pool.enqueue(ticket, pool.queue_for_new_ticket(self.env.now), self.env.now)
 
-    def _apply_online(self, visitor: _Visitor, online_u: list[float]) -> bool:
-        """Take the visitor's online applications out of the hall; True if any matter is
-        left to bring to the hall."""
+    def _apply_channels(self, visitor: _Visitor, channel: list[int]) -> bool:
+        """Take the visitor's online applications out of the hall and send kiosk ones to
+        kiosks; True if any matter is left to bring to the hall."""
         kept = []
         for k, m in enumerate(visitor.remaining):
-            spec = self.matter_specs[m]
-            if online_u[k] < spec.online_share:
+            if channel[k] == ONLINE:
                 self.online.append((visitor.number, m, self.env.now))
-                self._open_case_unless_instant(visitor, m, k)
+                self._open_case_unless_instant(visitor, m, k)  # instant: sent electronically
             else:
                 kept.append(k)
+                if channel[k] == KIOSK:
+                    visitor.remaining[k] = m + self.n_matters
         visitor.remaining = [visitor.remaining[k] for k in kept]
         visitor.work = [visitor.work[k] for k in kept]
         visitor.slots = kept
@@ -349,7 +402,7 @@ class _Hall:
         and come back (unless accepted with deficiencies)."""
         visitor, found = ticket.visitor, []
         for m, slot in zip(ticket.matters, ticket.slots, strict=True):
-            spec = self.matter_specs[m]
+            spec = self.matter_specs[m % self.n_matters]
             attempt = visitor.attempts[slot]
             visitor.attempts[slot] += 1
             if (
@@ -366,38 +419,81 @@ class _Hall:
         """Come back a whole number of working days later, at the same time of day."""
         m, slot = visitor.pending[0]
         u = visitor.returns[slot][visitor.attempts[slot] - 1][1]
-        days = max(1, math.ceil(float(self.matter_specs[m].return_after_days.quantile(u))))
-        time_of_day = visitor.arrival - visitor.day * MINUTES_PER_DAY
-        # a later working day than today (a late service may already be past midnight)
-        day = max(visitor.day + days, int(self.env.now // MINUTES_PER_DAY) + 1)
-        at = day * MINUTES_PER_DAY + time_of_day
-        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._return(visitor))
+        spec = self.matter_specs[m % self.n_matters]
+        days = max(1, math.ceil(float(spec.return_after_days.quantile(u))))
+        self._come_back(visitor, visitor.day + days, self._return)
 
-    def _return(self, visitor: _Visitor) -> None:
+    def _come_back(self, visitor: _Visitor, day: int, then) -> None:
+        """Call `then(visitor)` on a later working day than today (a late service may
+        already be past midnight), at the time of day the visitor came."""
+        time_of_day = visitor.arrival - visitor.day * MINUTES_PER_DAY
+        day = max(day, int(self.env.now // MINUTES_PER_DAY) + 1)
+        at = day * MINUTES_PER_DAY + time_of_day
+        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: then(visitor))
+
+    def _new_trip(self, visitor: _Visitor) -> None:
         visitor.day = int(self.env.now // MINUTES_PER_DAY)
         visitor.arrival = self.env.now
-        visitor.trip += 1
+        visitor.counts[1] += 1
+        visitor.trip = visitor.counts[1]
+
+    def _return(self, visitor: _Visitor) -> None:
+        self._new_trip(visitor)
+        visitor.stage = _ACCEPT
         visitor.remaining = [m for m, _ in visitor.pending]
         visitor.slots = [slot for _, slot in visitor.pending]
         visitor.work = [visitor.work_by_slot[slot] for slot in visitor.slots]
         visitor.pending = []
         self._next_visit(visitor)
 
-    def _to_backoffice(self, ticket: _Ticket, incomplete: tuple[int, ...]) -> None:
-        """Matters accepted at the window that are not instant open back-office cases."""
+    def _accepted(self, ticket: _Ticket, incomplete: tuple[int, ...]) -> None:
+        """Matters accepted at a window or kiosk open back-office cases unless instant;
+        with issuance windows, instant results are collected before leaving."""
+        visitor = ticket.visitor
         for m, slot in zip(ticket.matters, ticket.slots, strict=True):
-            if slot not in incomplete:
-                self._open_case_unless_instant(ticket.visitor, m, slot)
+            if slot in incomplete:
+                continue
+            instant = not self._open_case_unless_instant(visitor, m, slot)
+            if instant and self.issuance is not None:
+                visitor.to_issue.append((m, slot, self._issuance_min(visitor, slot)))
 
-    def _open_case_unless_instant(self, visitor: _Visitor, m: int, slot: int) -> None:
-        """An accepted application goes to the back office unless it is instant."""
-        spec = self.matter_specs[m]
+    def _open_case_unless_instant(self, visitor: _Visitor, m: int, slot: int) -> bool:
+        """An accepted application goes to the back office unless it is instant; True if
+        it went. With issuance windows, its result is then mailed or collected."""
+        spec = self.matter_specs[m % self.n_matters]
         if (
-            self.backoffice is not None
-            and spec.approval is not None
-            and visitor.instant[slot] >= spec.instant_share
+            self.backoffice is None
+            or spec.approval is None
+            or visitor.instant[slot] < spec.instant_share
         ):
-            self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot])
+            return False
+        on_done = None
+        if self.issuance is not None and visitor.issuance[slot][0] >= self.issuance.mail_share:
+            on_done = lambda: self._plan_collection(visitor, m, slot)  # noqa: E731
+        self.backoffice.open_case(
+            visitor.number, m % self.n_matters, spec.approval, visitor.effort[slot], on_done
+        )
+        return True
+
+    def _issuance_min(self, visitor: _Visitor, slot: int) -> float:
+        return float(self.issuance.service_min.quantile(visitor.issuance[slot][2]))
+
+    def _plan_collection(self, visitor: _Visitor, m: int, slot: int) -> None:
+        """The result is ready: the applicant comes to an issuance window for it, a
+        whole number of working days later, on a trip of its own."""
+        u = visitor.issuance[slot][1]
+        days = max(1, math.ceil(float(self.issuance.collect_after_days.quantile(u))))
+        today = int(self.env.now // MINUTES_PER_DAY)
+        collector = _Visitor(
+            visitor.number, visitor.day, visitor.arrival, [m % self.n_matters],
+            [self._issuance_min(visitor, slot)], visitor.patience,
+        )  # fmt: skip
+        collector.counts, collector.slots, collector.stage = visitor.counts, [slot], _ISSUE
+        self._come_back(collector, today + days, self._collect)
+
+    def _collect(self, collector: _Visitor) -> None:
+        self._new_trip(collector)
+        self._next_visit(collector)
 
     def _abandon(self, ticket: _Ticket) -> None:
         if ticket.state == _WAITING:
@@ -452,7 +548,11 @@ def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
     hall = _Hall(scenario, streams(seed, replication))
     hall.run()
     log = hall.log.to_frame(
-        scenario.name, replication, hall.labels, [pool.name for pool in hall.pools]
+        scenario.name,
+        replication,
+        hall.labels,
+        [pool.name for pool in hall.pools],
+        [STAGES[pool.stage] for pool in hall.pools],
     )
     office = hall.backoffice
     approvals = [m.approval for m in scenario.matters.values()]

@@ -165,7 +165,10 @@ def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, pool: str | None) -> d
 
 
 def _per_visitor(log: pd.DataFrame) -> pd.DataFrame:
-    grouped = log.groupby("visitor", sort=False)
+    """One row per visitor and trip: a person who comes back (incomplete materials, a
+    result to collect) is in the hall again, on another day."""
+    keys = [log["visitor"], log["trip"]]
+    grouped = log.groupby(keys, sort=False)
     per = grouped.agg(
         arrival_at=("arrival_at", "first"),
         day=("day", "first"),
@@ -173,7 +176,7 @@ def _per_visitor(log: pd.DataFrame) -> pd.DataFrame:
         end_at=("end_at", "max"),
     )
     outcome_codes = log["outcome"].cat.codes.to_numpy()  # 0 served, 1 abandoned, 2 unserved
-    per["worst"] = pd.Series(outcome_codes, index=log.index).groupby(log["visitor"]).max()
+    per["worst"] = pd.Series(outcome_codes, index=log.index).groupby(keys, sort=False).max()
     per["time_in_hall_min"] = per["end_at"] - per["arrival_at"]
     return per
 

@@ -28,6 +28,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "n_matters": ("int16", "number of matters handled in this visit"),
     "department": ("category", "department(s) of those matters, joined by '+'"),
     "pool": ("category", "window pool whose ticket the visitor took"),
+    "stage": ("category", "the pool's stage: consultation | acceptance | issuance"),
     "window": ("Int32", "window (1-based within the pool) that served or was assigned; NA if none"),
     "arrival_at": ("float64", "time of day the visitor entered the hall"),
     "ticket_at": ("float64", "time of day this visit's ticket was issued"),
@@ -36,7 +37,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "wait_min": ("float64", "ticket to service start; for the unserved, ticket to leaving"),
     "service_min": ("float64", "service duration at the window; NaN if not served"),
     "outcome": ("category", "served | abandoned (patience ran out) | unserved_at_close"),
-    "trip": ("int16", "the visitor's trip to the hall: 1, then 2 after incomplete materials, ..."),
+    "trip": (
+        "int16",
+        "the visitor's trip to the hall: 1, then one more for each return with completed "
+        "materials or to collect a result",
+    ),
     "incomplete": ("int16", "matters of this visit sent home for incomplete materials"),
 }
 
@@ -62,6 +67,7 @@ class LogBuilder:
         replication: int,
         labels: list[tuple[str, str, int]],
         pool_names: list[str],
+        pool_stages: list[str] | None = None,
     ) -> pd.DataFrame:
         n = len(self.rows)
         cols = list(zip(*self.rows, strict=True)) if n else [()] * 13
@@ -74,6 +80,8 @@ class LogBuilder:
         matters, departments, n_matters = (
             list(x) for x in (zip(*labels, strict=True) if labels else ((), (), ()))
         )
+        pool_codes = np.asarray(pool, dtype=np.int64)
+        stages = list(pool_stages or ["acceptance"] * len(pool_names))
         frame = pd.DataFrame(
             {
                 "scenario": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [scenario]),
@@ -84,7 +92,11 @@ class LogBuilder:
                 "matters": pd.Categorical.from_codes(label, matters),
                 "n_matters": np.asarray(n_matters, dtype=np.int16)[label],
                 "department": _categorical(np.asarray(departments, dtype=object)[label]),
-                "pool": pd.Categorical.from_codes(np.asarray(pool, dtype=np.int64), pool_names),
+                "pool": pd.Categorical.from_codes(pool_codes, pool_names),
+                "stage": pd.Categorical(
+                    np.asarray(stages, dtype=object)[pool_codes],
+                    categories=["consultation", "acceptance", "issuance"],
+                ),
                 "window": pd.array(window, dtype="Int32"),
                 "arrival_at": np.asarray(arrival, dtype=float) - offset,
                 "ticket_at": ticket - offset,

@@ -18,7 +18,9 @@ from sim.dists import Distribution, Fixed
 __all__ = [
     "Approval",
     "BackOffice",
+    "Consultation",
     "Demand",
+    "Issuance",
     "Matter",
     "Pool",
     "Scenario",
@@ -140,8 +142,20 @@ class Matter(_Frozen):
         default=0.0,
         ge=0,
         le=1,
-        description="share applied online (网上办): never in the hall, but a back-office case "
-        "like any other; zero trips",
+        description="share applied online (网上办): never queues for acceptance, but a "
+        "back-office case like any other; no trip unless the result is collected in person",
+    )
+    kiosk_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share applied at self-service kiosks (自助终端) in the hall: a trip, but "
+        "a ticket at a kiosk pool (`channel: kiosk`) instead of a window",
+    )
+    kiosk_min: Distribution | None = Field(
+        default=None,
+        description="time at a kiosk for this matter; none: service_min (then the kiosk "
+        "pool's speed_factor applies, as at windows)",
     )
     incomplete_share: float = Field(
         default=0.0,
@@ -172,7 +186,44 @@ class Matter(_Frozen):
     def _needs_route(self) -> Matter:
         if self.instant_share < 1 and self.approval is None:
             raise ValueError("approval: required when instant_share is below 1")
+        if self.online_share + self.kiosk_share > 1 + _SHARE_TOLERANCE:
+            raise ValueError(
+                f"kiosk_share: online_share {self.online_share:g} plus kiosk_share "
+                f"{self.kiosk_share:g} is above 1"
+            )
         return self
+
+
+class Consultation(_Frozen):
+    """The guide desk (咨询导办): some visitors ask there before their first acceptance
+    ticket, at a pool with `stage: consultation`."""
+
+    share: float = Field(
+        gt=0, le=1, description="share of visitors who ask at the guide desk first"
+    )
+    service_min: Distribution = Field(description="time at the guide desk, per visitor")
+
+
+class Issuance(_Frozen):
+    """Results handed over at issuance windows (统一出件), pools with `stage: issuance`.
+
+    An instant result is collected on the same trip, right after acceptance. A back-office
+    result (also of an online or kiosk application) is mailed or delivered electronically
+    (`mail_share`, no trip), or collected in person on a later trip."""
+
+    service_min: Distribution = Field(description="time at the issuance window, per result")
+    mail_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of back-office results mailed or sent electronically (邮寄送达): "
+        "no collection trip",
+    )
+    collect_after_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=1),
+        description="working days from the result to the collection trip (rounded up, at "
+        "least 1), at the time of day the applicant first came",
+    )
 
 
 class WorkingHours(_Frozen):
@@ -223,6 +274,16 @@ class Pool(_Frozen):
 
     count: int = Field(ge=1, description="number of windows")
     serves: Literal["all"] | Serves
+    stage: Literal["consultation", "acceptance", "issuance"] = Field(
+        default="acceptance",
+        description="the step of the journey these windows do: guide desk, acceptance "
+        "(受理, the default) or handing over results (出件)",
+    )
+    channel: Literal["window", "kiosk"] = Field(
+        default="window",
+        description="acceptance pools only: staffed windows, or self-service kiosks that "
+        "take the matters' kiosk_share",
+    )
     speed_factor: float = Field(
         default=1.0,
         gt=0,
@@ -253,6 +314,12 @@ class Pool(_Frozen):
             raise ValueError("needs at least one segment (or leave it out)")
         parsed = {parse_time(key): value for key, value in schedule.items()}
         return {format_time(t): parsed[t] for t in sorted(parsed)}
+
+    @model_validator(mode="after")
+    def _kiosks_accept(self) -> Pool:
+        if self.channel == "kiosk" and self.stage != "acceptance":
+            raise ValueError("channel: kiosk pools accept applications (stage: acceptance)")
+        return self
 
     def segments(self, opens_at: int) -> list[tuple[int, int]]:
         """(start, open windows) in time order; without a schedule, all windows from opening."""
@@ -318,6 +385,14 @@ class Scenario(_Frozen):
     backoffice: BackOffice | None = Field(
         default=None, description="approval teams for matters that are not finished at the window"
     )
+    consultation: Consultation | None = Field(
+        default=None, description="guide desk before acceptance; none: visitors go straight"
+    )
+    issuance: Issuance | None = Field(
+        default=None,
+        description="issuance windows for results; none: results are handed over at "
+        "acceptance or sent, with no queue and no trip",
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -379,9 +454,7 @@ class Scenario(_Frozen):
                         f"{step.department!r} has no team in backoffice.teams "
                         f"({sorted(self.backoffice.teams)})"
                     )
-        orphans = [m for m in self.matters if not self.pools_serving(m)]
-        if orphans:
-            raise ValueError(f"matters: no window pool serves {orphans}")
+        self._check_stages()
         cal = self.calendar
         for start, _end, _weight in self.demand.profile_segments(cal.cutoff_at):
             if not cal.opens_at <= start < cal.cutoff_at:
@@ -392,15 +465,49 @@ class Scenario(_Frozen):
                 )
         return self
 
+    def _check_stages(self) -> None:
+        """Every stage a matter may go through has a pool serving it, and pools of a
+        stage come with that stage's section."""
+        for stage in ("consultation", "issuance"):
+            pools = [n for n, p in self.windows.items() if p.stage == stage]
+            if pools and getattr(self, stage) is None:
+                raise ValueError(
+                    f"windows.{pools[0]}.stage: {stage} pools need the scenario's "
+                    f"`{stage}:` section (its service time)"
+                )
+            if getattr(self, stage) is not None and not pools:
+                raise ValueError(f"{stage}: no pool has `stage: {stage}`")
+        needs = [("acceptance", "window", "no window pool serves")]
+        needs += [(s, "window", f"no {s} pool serves") for s in ("consultation", "issuance")
+                  if getattr(self, s) is not None]  # fmt: skip
+        for stage, channel, message in needs:
+            orphans = [m for m in self.matters if not self.pools_serving(m, stage, channel)]
+            if orphans:
+                raise ValueError(f"matters: {message} {orphans}")
+        kiosk_orphans = [
+            m for m, spec in self.matters.items()
+            if spec.kiosk_share > 0 and not self.pools_serving(m, "acceptance", "kiosk")
+        ]  # fmt: skip
+        if kiosk_orphans:
+            raise ValueError(
+                f"matters: kiosk_share above 0 but no kiosk pool (channel: kiosk) serves "
+                f"{kiosk_orphans}"
+            )
+
     @property
     def departments(self) -> set[str]:
         return {matter.department for matter in self.matters.values()}
 
-    def pools_serving(self, matter_id: str) -> list[str]:
-        """Names of the pools whose windows may accept this matter, in file order."""
+    def pools_serving(
+        self, matter_id: str, stage: str = "acceptance", channel: str = "window"
+    ) -> list[str]:
+        """Names of the pools of a stage (and, for acceptance, a channel) that may take
+        this matter, in file order."""
         matter = self.matters[matter_id]
         names = []
         for name, pool in self.windows.items():
+            if pool.stage != stage or (stage == "acceptance" and pool.channel != channel):
+                continue
             serves = pool.serves
             if serves == "all":
                 names.append(name)

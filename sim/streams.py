@@ -24,6 +24,8 @@ SOURCES = (
     "backoffice",
     "returns",
     "channel",
+    "consultation",
+    "issuance",
 )
 
 

@@ -36,6 +36,11 @@ CORPUS = {
     "promised_above_statutory.yaml": ("matters.a.approval.promised_days", "above statutory_days"),
     "holiday_malformed.yaml": ("calendar.holidays.1", "valid date"),
     "bundle_unknown_matters.yaml": ("matters.ab.bundle_of", "unknown matters ['c']"),
+    "stage_pool_without_section.yaml": ("windows.desk.stage", "`issuance:` section"),
+    "stage_section_without_pool.yaml": ("consultation", "no pool has `stage: consultation`"),
+    "kiosk_share_without_kiosk.yaml": ("matters", "no kiosk pool (channel: kiosk) serves ['a']"),
+    "channels_above_one.yaml": ("matters.a.kiosk_share", "is above 1"),
+    "kiosk_guide_desk.yaml": ("windows.guide.channel", "kiosk pools accept applications"),
 }
 
 

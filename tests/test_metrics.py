@@ -38,6 +38,7 @@ def hand_log() -> pd.DataFrame:
             "n_matters": [1, 1, 1, 2, 1],
             "department": "d",
             "pool": "p",
+            "stage": "acceptance",
             "window": pd.array(window, dtype="Int32"),
             "arrival_at": np.array(arrival, dtype=float),
             "ticket_at": ticket,
