@@ -101,7 +101,9 @@ class BackOfficeModel:
             (float(step.effort_hours.quantile(u)) * 60, float(step.delay_days.quantile(v)))
             for step, (u, v) in zip(approval.steps, uniforms, strict=False)
         ]
-        if approval.route == "parallel":
+        if approval.route == "joint":
+            yield from self._joint(case, approval.steps, draws)
+        elif approval.route == "parallel":
             yield env.all_of(
                 [
                     env.process(self._step(case, step, *draw))
@@ -117,6 +119,28 @@ class BackOfficeModel:
         )
         if on_done is not None:
             on_done()
+
+    def _joint(self, case: int, steps, draws) -> Generator[simpy.Event, Any, None]:
+        """Every department's staff member at once (each case asks for all of them at
+        one instant and the queues are first come first served, so no two cases can
+        hold each other up for ever), for the longest effort, then the longest delay."""
+        env = self.env
+        queued = env.now
+        requests = [self.teams[step.department].request() for step in steps]
+        try:
+            yield env.all_of(requests)
+            effort_min = max(effort for effort, _ in draws)
+            begin = next_working_time(env.now, self.intervals)
+            end = work_finish(begin, effort_min, self.intervals)
+            yield env.timeout(end - env.now)
+        finally:
+            for step, request in zip(steps, requests, strict=True):
+                self.teams[step.department].release(request)
+        delay_days = max(delay for _, delay in draws)
+        if delay_days:
+            yield env.timeout(delay_days * MINUTES_PER_DAY)
+        for step in steps:
+            self.steps.append((case, step.department, queued, begin, end, effort_min, env.now))
 
     def _step(
         self, case: int, step, effort_min: float, delay_days: float

@@ -42,6 +42,10 @@ class DayVisitors:
     # with issuance windows: (n, k_max, 3) uniforms per matter: [..., 0] below mail_share
     # means the result is sent, [..., 1] the collection delay, [..., 2] the issuance time
     issuance_u: np.ndarray | None = None
+    # with appointments: (n,) slot start of a visitor with a valid booking (NaN: walk-in,
+    # arrival_at then the time they came) and True for no-shows (who never come)
+    slot_at: np.ndarray | None = None
+    no_show: np.ndarray | None = None
 
 
 MAX_TRIPS = 8  # a matter is accepted at the latest on this trip (caps a geometric count)
@@ -123,7 +127,32 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
     issuance_u = None
     if scenario.issuance is not None:
         issuance_u = rngs["issuance"].random((n, k_max, 3))
+    slot_at = no_show = None
+    if scenario.appointments is not None:
+        booked_share = np.array([m.booked_share for m in matter_list])[matters[:, 0]]
+        arrival_at, slot_at, no_show = _book(
+            scenario, arrival_at, booked_share, rngs["appointments"].random((n, 4))
+        )
     return DayVisitors(
         arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u,
-        channel, consults, consult_min, issuance_u,
+        channel, consults, consult_min, issuance_u, slot_at, no_show,
     )  # fmt: skip
+
+
+def _book(
+    scenario: Scenario, arrival_at: np.ndarray, booked_share: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bookings: the slot holding the time the visitor would have come, then the time
+    they come (early, or late), whether the booking still holds, and no-shows.
+    Returns (arrival, slot start or NaN, no-show); arrival is no longer sorted."""
+    cal, book = scenario.calendar, scenario.appointments
+    assert book is not None
+    booked = u[:, 0] < booked_share
+    slot = cal.opens_at + np.floor((arrival_at - cal.opens_at) / book.slot_min) * book.slot_min
+    late = u[:, 1] < book.late_share
+    offset = np.where(late, book.late_min.quantile(u[:, 2]), -book.early_min.quantile(u[:, 2]))
+    came = np.clip(slot + offset, cal.opens_at, cal.cutoff_at)
+    arrival = np.where(booked, came, arrival_at)
+    valid = booked & (came - slot <= book.grace_min)
+    no_show = booked & (u[:, 3] < book.no_show_share)
+    return arrival, np.where(valid, slot, np.nan), no_show

@@ -28,6 +28,7 @@ import math
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,16 +53,21 @@ _CONSULT, _ACCEPT, _ISSUE = range(3)
 
 class _Pool:
     __slots__ = (
-        "busy", "count", "dispatch", "dormant", "idle", "index", "name", "queues", "rr",
-        "segments", "speed", "stage", "waiting",
+        "busy", "count", "dispatch", "dormant", "idle", "index", "name", "priority", "queues",
+        "rr", "segments", "speed", "stage", "waiting",
     )  # fmt: skip
 
-    def __init__(self, index: int, name: str, count: int, speed: float, dispatch: str, stage: int):
+    def __init__(
+        self, index: int, name: str, count: int, speed: float, dispatch: str, stage: int,
+        booked_first: bool = False,
+    ):  # fmt: skip
         self.index, self.name, self.count, self.speed = index, name, count, speed
         self.stage = stage
         self.dispatch = dispatch
         n_queues = 1 if dispatch == "shared_queue" else count
         self.queues: list[deque[_Ticket]] = [deque() for _ in range(n_queues)]
+        # booked tickets, called before the walk-ins of `queues` (booked: priority)
+        self.priority = [deque() for _ in range(n_queues)] if booked_first else None
         self.waiting = [0] * n_queues  # live tickets per queue (the deques hold the gone too)
         # idle windows per queue, as (window, event that wakes it)
         self.idle: list[deque[tuple[int, simpy.Event]]] = [deque() for _ in range(n_queues)]
@@ -109,7 +115,10 @@ class _Pool:
         ticket.queue = qi
         if self.dispatch != "shared_queue":
             ticket.window = qi
-        self.queues[qi].append(ticket)
+        if ticket.booked and self.priority is not None:
+            self.priority[qi].append(ticket)
+        else:
+            self.queues[qi].append(ticket)
         self.waiting[qi] += 1
         if self.dormant:  # off-duty windows look at the clock again
             dormant, self.dormant = self.dormant, []
@@ -122,6 +131,16 @@ class _Pool:
             if self.segments is None or window < self.open_count(now):
                 break
 
+    def calling(self, qi: int) -> deque[_Ticket]:
+        """The deque the next ticket is called from: booked ones first, if they have
+        priority and any are queued (gone tickets included: the caller drops them)."""
+        if self.priority is not None and self.priority[qi]:
+            return self.priority[qi]
+        return self.queues[qi]
+
+    def all_queues(self) -> list[deque[_Ticket]]:
+        return self.queues + (self.priority or [])
+
     def load_per_window(self) -> float:
         return (sum(self.waiting) + sum(self.busy)) / self.count
 
@@ -131,7 +150,8 @@ class _Visitor:
     shares `counts` with the applicant). Matters are codes: the matter index, plus the
     number of matters for a kiosk application."""
 
-    __slots__ = ("arrival", "attempts", "consult_min", "counts", "day", "effort", "instant",
+    __slots__ = ("arrival", "attempts", "booked", "consult_min", "counts", "day", "effort",
+                 "instant",
                  "issuance", "number", "patience", "pending", "remaining", "returns", "slots",
                  "stage", "to_issue", "trip", "work", "work_by_slot")  # fmt: skip
 
@@ -142,6 +162,7 @@ class _Visitor:
         self.counts = [0, 1]  # queue visits and trips so far, shared with collection trips
         self.trip = 1
         self.stage = _ACCEPT
+        self.booked = False  # holds a valid booking (first trip only)
         self.consult_min = None  # time at the guide desk, when this visitor asks first
         self.instant = self.effort = None  # back-office draws, when there is a back office
         self.returns = None  # incomplete-materials draws, when matters can be incomplete
@@ -153,12 +174,13 @@ class _Visitor:
 
 
 class _Ticket:
-    __slots__ = ("label", "matters", "pool", "queue", "service", "slots", "state", "ticket_at",
-                 "visit", "visitor", "window")  # fmt: skip
+    __slots__ = ("booked", "label", "matters", "pool", "queue", "service", "slots", "state",
+                 "ticket_at", "visit", "visitor", "window")  # fmt: skip
     # the visit's stage is its pool's
 
     def __init__(self, visitor, visit, pool, queue, label, service, ticket_at, matters, slots):
         self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
+        self.booked = visitor.booked
         self.label, self.service, self.ticket_at = label, service, ticket_at
         self.matters, self.slots = matters, slots
         self.state = _WAITING
@@ -172,7 +194,15 @@ class _Hall:
         self.log = LogBuilder()
         self._add = self.log.rows.append
         self.pools = [
-            _Pool(i, name, p.count, p.speed_factor, p.dispatch, STAGES.index(p.stage))
+            _Pool(
+                i,
+                name,
+                p.count,
+                p.speed_factor,
+                p.dispatch,
+                STAGES.index(p.stage),
+                scenario.appointments is not None and p.booked == "priority",
+            )
             for i, (name, p) in enumerate(scenario.windows.items())
         ]
         pool_index = {p.name: p.index for p in self.pools}
@@ -180,9 +210,9 @@ class _Hall:
         self.n_matters = len(self.matter_ids)  # a kiosk application's code is matter + this
         self.departments = [m.department for m in scenario.matters.values()]
 
-        def eligible(stage: str, channel: str = "window") -> list[frozenset[int]]:
+        def eligible(stage: str, channel: str = "window", booked=False) -> list[frozenset[int]]:
             return [
-                frozenset(pool_index[n] for n in scenario.pools_serving(m, stage, channel))
+                frozenset(pool_index[n] for n in scenario.pools_serving(m, stage, channel, booked))
                 for m in self.matter_ids
             ]
 
@@ -193,6 +223,7 @@ class _Hall:
             eligible("issuance") * 2,
         )
         self.eligible = self.eligible_by_stage[_ACCEPT]
+        self.eligible_booked = eligible("acceptance", booked=True) + eligible("acceptance", "kiosk")
         self.only_pool = [self.pools[next(iter(e))] if len(e) == 1 else None for e in self.eligible]
         self.labels: list[tuple[str, str, int]] = []  # (matters, departments, n_matters)
         self._label_index: dict[tuple[int, ...], int] = {}
@@ -225,14 +256,21 @@ class _Hall:
             consult = None if v.consults is None else v.consults.tolist()
             consult_min = None if v.consult_min is None else v.consult_min.tolist()
             issuance = None if v.issuance_u is None else v.issuance_u.tolist()
-            for i, t in enumerate(v.arrival_at.tolist()):
-                yield env.timeout(base + t - env.now)
+            arrival_at = v.arrival_at.tolist()
+            order = range(len(arrival_at))
+            slot_at = no_show = None
+            if v.slot_at is not None:  # bookings move arrivals: take them in time order
+                order = np.argsort(v.arrival_at, kind="stable").tolist()
+                slot_at, no_show = v.slot_at.tolist(), v.no_show.tolist()
+            for i in order:
+                yield env.timeout(base + arrival_at[i] - env.now)
+                if no_show is not None and no_show[i]:
+                    continue
                 n = n_matters[i]
                 visitor = _Visitor(
-                    number, day, env.now, matters[i][:n], work[i][:n],
+                    number + i, day, env.now, matters[i][:n], work[i][:n],
                     None if patience is None else patience[i],
                 )  # fmt: skip
-                number += 1
                 if instant is not None:
                     visitor.instant, visitor.effort = instant[i], effort[i]
                 if returns is not None:
@@ -244,7 +282,14 @@ class _Hall:
                     continue
                 if consult is not None and consult[i]:
                     visitor.stage, visitor.consult_min = _CONSULT, consult_min[i]
+                if slot_at is not None and slot_at[i] == slot_at[i]:  # a valid booking
+                    visitor.booked = True
+                    if slot_at[i] > arrival_at[i]:  # early: the ticket is issued at the slot
+                        at = base + slot_at[i] - env.now
+                        env.timeout(at).callbacks.append(partial(self._first_ticket, visitor))
+                        continue
                 self._next_visit(visitor)
+            number += len(arrival_at)
             if self.send_home:
                 yield env.timeout(base + self.closes_at - env.now)
                 self._turn_away_waiting()
@@ -252,7 +297,7 @@ class _Hall:
     def _window(self, pool: _Pool, w: int) -> Generator[simpy.Event, Any, None]:
         env, lunch, serve_holders = self.env, self.lunch, self.lunch_serves_holders
         qi = 0 if pool.dispatch == "shared_queue" else w
-        queue, idle = pool.queues[qi], pool.idle[qi]
+        idle = pool.idle[qi]
         while True:
             if pool.segments is not None and w >= pool.open_count(env.now):
                 if pool.dispatch != "shared_queue":  # off duty: hand over its tickets
@@ -269,6 +314,7 @@ class _Hall:
                 idle.append((w, wake))
                 yield wake
                 continue
+            queue = pool.calling(qi)
             ticket = queue[0]
             if ticket.state != _WAITING:  # abandoned while queued: drop it
                 queue.popleft()
@@ -294,6 +340,9 @@ class _Hall:
             if accepting:
                 self._accepted(ticket, incomplete)
             self._next_visit(ticket.visitor)
+
+    def _first_ticket(self, visitor: _Visitor, _event: simpy.Event) -> None:
+        self._next_visit(visitor)
 
     # -- routing ---------------------------------------------------------------------
     def _choose_pool(self, matters: list[int], eligible: list[frozenset[int]]) -> _Pool:
@@ -334,14 +383,17 @@ class _Hall:
                 if visitor.pending:
                     self._plan_return(visitor)
                 return
-        eligible = self.eligible_by_stage[visitor.stage]
+        if visitor.booked and visitor.stage == _ACCEPT:
+            eligible = self.eligible_booked
+        else:
+            eligible = self.eligible_by_stage[visitor.stage]
         if visitor.stage == _CONSULT:  # one guide-desk visit about all the matters
             pool = self._choose_pool(matters, eligible)
             service = visitor.consult_min / pool.speed
             group, slots = tuple(matters), tuple(visitor.slots)
             label = self._label(group)
             visitor.stage = _ACCEPT
-        elif len(matters) == 1 and visitor.stage == _ACCEPT:  # the common case, kept fast
+        elif len(matters) == 1 and eligible is self.eligible:  # the common case, kept fast
             m = matters[0]
             pool = self.only_pool[m] or self._choose_pool(matters, eligible)
             service = visitor.work[0] / pool.speed
@@ -374,8 +426,10 @@ class _Hall:
 
     def _hand_over(self, pool: _Pool, window: int) -> None:
         """Tickets assigned to a window going off duty move to open windows."""
-        moving = [t for t in pool.queues[window] if t.state == _WAITING]
-        pool.queues[window].clear()
+        queues = [pool.queues[window]] + ([pool.priority[window]] if pool.priority else [])
+        moving = [t for q in queues for t in q if t.state == _WAITING]
+        for q in queues:
+            q.clear()
         pool.waiting[window] = 0
         for ticket in moving:
             pool.enqueue(ticket, pool.queue_for_new_ticket(self.env.now), self.env.now)
@@ -439,7 +493,7 @@ class _Hall:
 
     def _return(self, visitor: _Visitor) -> None:
         self._new_trip(visitor)
-        visitor.stage = _ACCEPT
+        visitor.stage, visitor.booked = _ACCEPT, False
         visitor.remaining = [m for m, _ in visitor.pending]
         visitor.slots = [slot for _, slot in visitor.pending]
         visitor.work = [visitor.work_by_slot[slot] for slot in visitor.slots]
@@ -503,13 +557,13 @@ class _Hall:
 
     def _turn_away_waiting(self) -> None:
         for pool in self.pools:
-            for qi, queue in enumerate(pool.queues):
+            for queue in pool.all_queues():
                 for ticket in queue:
                     if ticket.state == _WAITING:
                         ticket.state = _GONE
                         self._record(ticket, _NAN, self.env.now, _UNSERVED)
                 queue.clear()
-                pool.waiting[qi] = 0
+            pool.waiting = [0] * len(pool.waiting)
 
     def _record(
         self, ticket: _Ticket, start: float, end: float, outcome: int, incomplete: int = 0
@@ -518,7 +572,7 @@ class _Hall:
         window = None if ticket.window is None else ticket.window + 1
         self._add(
             (v.day, v.number, ticket.visit, ticket.label, ticket.pool.index, window,
-             v.arrival, ticket.ticket_at, start, end, outcome, v.trip, incomplete)
+             v.arrival, ticket.ticket_at, start, end, outcome, v.trip, incomplete, ticket.booked)
         )  # fmt: skip
 
     def run(self) -> None:

@@ -174,6 +174,7 @@ def _per_visitor(log: pd.DataFrame) -> pd.DataFrame:
         day=("day", "first"),
         wait_min=("wait_min", "sum"),
         end_at=("end_at", "max"),
+        booked=("booked", "first"),
     )
     outcome_codes = log["outcome"].cat.codes.to_numpy()  # 0 served, 1 abandoned, 2 unserved
     per["worst"] = pd.Series(outcome_codes, index=log.index).groupby(keys, sort=False).max()
@@ -201,6 +202,21 @@ def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
         "staff_hours": staffed / 60,
         "utilization": _busy_in_hours(log, capacity) / (staffed * capacity.days),
         "overtime_min": _overtime_min(log, capacity),
+        **_booking_kpis(per, fully_served),
+    }
+
+
+def _booking_kpis(per: pd.DataFrame, fully_served: pd.Series) -> dict[str, float]:
+    """Booked visitors against walk-ins, when anyone booked: how long each waited."""
+    booked = per["booked"].to_numpy(bool)
+    if not booked.any():
+        return {}
+    waits = per["wait_min"].to_numpy()
+    served = fully_served.to_numpy()
+    return {
+        "booked_visitors": int(booked.sum()),
+        "booked_wait_mean_min": float(waits[served & booked].mean()),
+        "walk_in_wait_mean_min": float(waits[served & ~booked].mean()),
     }
 
 

@@ -43,6 +43,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
         "materials or to collect a result",
     ),
     "incomplete": ("int16", "matters of this visit sent home for incomplete materials"),
+    "booked": ("bool", "the ticket came from a booked slot (预约); walk-ins False"),
 }
 
 
@@ -50,7 +51,8 @@ class LogBuilder:
     """Rows the model appends to; no metric is computed here.
 
     A row is (day, visitor, visit, label, pool, window, arrival, ticket, start, end,
-    outcome, trip, incomplete) with absolute times in minutes since day 0, `label` an index into the
+    outcome, trip, incomplete, booked) with absolute times in minutes since day 0, `label`
+    an index into the
     (matters, departments, n_matters) labels, `pool` an index into the pool names and
     `outcome` an index into OUTCOMES. Small integers keep the hot loop cheap; names are
     attached once, as categoricals, in `to_frame`.
@@ -70,9 +72,9 @@ class LogBuilder:
         pool_stages: list[str] | None = None,
     ) -> pd.DataFrame:
         n = len(self.rows)
-        cols = list(zip(*self.rows, strict=True)) if n else [()] * 13
+        cols = list(zip(*self.rows, strict=True)) if n else [()] * 14
         (day, visitor, visit, label, pool, window, arrival, ticket, start, end, outcome,
-         trip, incomplete) = cols  # fmt: skip
+         trip, incomplete, booked) = cols  # fmt: skip
         day = np.asarray(day, dtype=np.int32)
         offset = day.astype(float) * MINUTES_PER_DAY
         label = np.asarray(label, dtype=np.int64)
@@ -107,6 +109,7 @@ class LogBuilder:
                 "outcome": pd.Categorical.from_codes(np.asarray(outcome, dtype=np.int8), OUTCOMES),
                 "trip": np.asarray(trip, dtype=np.int16),
                 "incomplete": np.asarray(incomplete, dtype=np.int16),
+                "booked": np.asarray(booked, dtype=bool),
             }
         )
         return frame.sort_values(["day", "ticket_at", "visitor"], kind="stable", ignore_index=True)
@@ -134,7 +137,7 @@ CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "case": ("int64", "case number, unique within a replication"),
     "visitor": ("int64", "the visitor who applied (see the event log)"),
     "matter": ("category", "matter id"),
-    "route": ("category", "serial | parallel"),
+    "route": ("category", "serial | parallel | joint"),
     "departments": ("category", "departments of the route's steps, joined by '+'"),
     "accepted_day": ("int32", "working day the case was accepted at a window"),
     "accepted_at": ("float64", "time of day it was accepted"),

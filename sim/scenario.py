@@ -16,6 +16,7 @@ from sim.calendar import Calendar, TimeOfDay, format_time, parse_time
 from sim.dists import Distribution, Fixed
 
 __all__ = [
+    "Appointments",
     "Approval",
     "BackOffice",
     "Consultation",
@@ -103,9 +104,11 @@ class Step(_Frozen):
 class Approval(_Frozen):
     """The back-office route of a matter and its time limits (in working days)."""
 
-    route: Literal["serial", "parallel"] = Field(
+    route: Literal["serial", "parallel", "joint"] = Field(
         default="serial",
-        description="serial: steps one after another; parallel: all at once, done when all are",
+        description="serial: steps one after another; parallel: all at once, done when all "
+        "are; joint (联合审查): one session that needs a staff member of every step's "
+        "department at the same time, for the longest effort, then the longest delay",
     )
     steps: tuple[Step, ...] = Field(min_length=1)
     promised_days: float = Field(gt=0, description="promised limit (承诺时限), working days")
@@ -113,6 +116,11 @@ class Approval(_Frozen):
 
     @model_validator(mode="after")
     def _limits(self) -> Approval:
+        departments = [step.department for step in self.steps]
+        if self.route == "joint" and len(set(departments)) < len(departments):
+            raise ValueError(
+                f"steps: a joint review meets each department once, got {departments}"
+            )
         if self.promised_days > self.statutory_days:
             raise ValueError(
                 f"promised_days: {self.promised_days:g} is above statutory_days "
@@ -151,6 +159,13 @@ class Matter(_Frozen):
         le=1,
         description="share applied at self-service kiosks (自助终端) in the hall: a trip, but "
         "a ticket at a kiosk pool (`channel: kiosk`) instead of a window",
+    )
+    booked_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of visitors whose first matter this is who book a slot (预约) "
+        "instead of walking in; needs an `appointments:` section",
     )
     kiosk_min: Distribution | None = Field(
         default=None,
@@ -202,6 +217,33 @@ class Consultation(_Frozen):
         gt=0, le=1, description="share of visitors who ask at the guide desk first"
     )
     service_min: Distribution = Field(description="time at the guide desk, per visitor")
+
+
+class Appointments(_Frozen):
+    """Booked slots (预约). A visitor who books gets the slot holding the time they would
+    have come, arrives early or late, and takes a booked ticket from the slot start (an
+    early arrival waits in the hall for it); a visitor later than `grace_min` has lost the
+    booking and takes a walk-in ticket. How windows call booked tickets is each pool's
+    `booked` rule."""
+
+    slot_min: float = Field(default=30, gt=0, description="slot length, slots from opening")
+    no_show_share: float = Field(
+        default=0.0, ge=0, lt=1, description="share of bookings nobody comes to (no-shows)"
+    )
+    early_min: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=0),
+        description="minutes before the slot start that a punctual visitor arrives",
+    )
+    late_share: float = Field(default=0.0, ge=0, le=1, description="share who come late")
+    late_min: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=0),
+        description="minutes after the slot start that a late visitor arrives",
+    )
+    grace_min: float = Field(
+        default=15,
+        ge=0,
+        description="a visitor later than this after the slot start queues as a walk-in",
+    )
 
 
 class Issuance(_Frozen):
@@ -278,6 +320,12 @@ class Pool(_Frozen):
         default="acceptance",
         description="the step of the journey these windows do: guide desk, acceptance "
         "(受理, the default) or handing over results (出件)",
+    )
+    booked: Literal["priority", "fifo", "only", "never"] = Field(
+        default="priority",
+        description="how windows call booked tickets: priority (before any walk-in), fifo "
+        "(in ticket order with walk-ins), only (dedicated appointment windows) or never "
+        "(walk-ins only)",
     )
     channel: Literal["window", "kiosk"] = Field(
         default="window",
@@ -388,6 +436,9 @@ class Scenario(_Frozen):
     consultation: Consultation | None = Field(
         default=None, description="guide desk before acceptance; none: visitors go straight"
     )
+    appointments: Appointments | None = Field(
+        default=None, description="booked slots; matters say who books (booked_share)"
+    )
     issuance: Issuance | None = Field(
         default=None,
         description="issuance windows for results; none: results are handed over at "
@@ -477,6 +528,15 @@ class Scenario(_Frozen):
                 )
             if getattr(self, stage) is not None and not pools:
                 raise ValueError(f"{stage}: no pool has `stage: {stage}`")
+        booking = [m for m, spec in self.matters.items() if spec.booked_share > 0]
+        if booking and self.appointments is None:
+            raise ValueError(f"matters.{booking[0]}.booked_share: needs an `appointments:` section")
+        unbookable = [m for m in booking if not self.pools_serving(m, booked=True)]
+        if unbookable:
+            raise ValueError(
+                f"matters: booked_share above 0 but every window pool serving "
+                f"{unbookable} has `booked: never`"
+            )
         needs = [("acceptance", "window", "no window pool serves")]
         needs += [(s, "window", f"no {s} pool serves") for s in ("consultation", "issuance")
                   if getattr(self, s) is not None]  # fmt: skip
@@ -499,14 +559,21 @@ class Scenario(_Frozen):
         return {matter.department for matter in self.matters.values()}
 
     def pools_serving(
-        self, matter_id: str, stage: str = "acceptance", channel: str = "window"
+        self,
+        matter_id: str,
+        stage: str = "acceptance",
+        channel: str = "window",
+        booked: bool = False,
     ) -> list[str]:
         """Names of the pools of a stage (and, for acceptance, a channel) that may take
-        this matter, in file order."""
+        this matter from a walk-in or a booked visitor, in file order."""
         matter = self.matters[matter_id]
         names = []
         for name, pool in self.windows.items():
             if pool.stage != stage or (stage == "acceptance" and pool.channel != channel):
+                continue
+            booking_applies = stage == "acceptance" and channel == "window"
+            if booking_applies and pool.booked == ("never" if booked else "only"):
                 continue
             serves = pool.serves
             if serves == "all":

@@ -26,6 +26,7 @@ SOURCES = (
     "channel",
     "consultation",
     "issuance",
+    "appointments",
 )
 
 

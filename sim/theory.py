@@ -14,6 +14,7 @@ __all__ = [
     "min_servers",
     "mmc_kpi",
     "mmc_mean_wait",
+    "mmc_priority_mean_waits",
     "mmc_service_level",
     "mmc_wait_quantile",
     "mmc_wait_tail",
@@ -43,6 +44,22 @@ def mmc_mean_wait(servers: int, arrival_rate: float, mean_service: float) -> flo
     """Mean wait in queue, Wq = C(c, a) · s / (c − a)."""
     a = arrival_rate * mean_service
     return erlang_c(servers, a) * mean_service / (servers - a)
+
+
+def mmc_priority_mean_waits(
+    servers: int, arrival_rates: list[float], mean_service: float
+) -> list[float]:
+    """Mean wait of each class in M/M/c with non-preemptive priority, highest class
+    first, all classes served at the same rate (Cobham's formula):
+    W_k = C(c, a) · s / c / ((1 − σ_{k−1})(1 − σ_k)), σ_k the load of classes 1..k."""
+    total = sum(arrival_rates) * mean_service
+    base = erlang_c(servers, total) * mean_service / servers
+    waits, before = [], 0.0
+    for rate in arrival_rates:
+        upto = before + rate * mean_service / servers
+        waits.append(base / ((1 - before) * (1 - upto)))
+        before = upto
+    return waits
 
 
 def mmc_wait_tail(servers: int, arrival_rate: float, mean_service: float, t: float) -> float:

@@ -163,3 +163,39 @@ def test_quanzhou_whole_case_is_calibrated_to_the_published_same_day_rate():
     same_day = result.case_kpis["same_day_rate"].to_numpy()
     assert abs(same_day.mean() - 0.8020) < 0.01  # seed 002: 80.20% finished the same day
     assert (result.case_kpis["on_time_promised_rate"] > 0.95).all()
+
+
+def test_a_joint_review_takes_the_longest_effort_then_the_longest_delay():
+    # efforts 10 h and 1 h, delays 0.5 and 2 working days; staff work 24 h a day
+    steps = [_step("A", {"dist": "fixed", "value": 10}, 0.5),
+             _step("B", {"dist": "fixed", "value": 1}, 2)]  # fmt: skip
+    lead = {
+        route: simulate_all(_scenario(route, steps, staff=1000), 1, 0).cases["lead_time_days"]
+        for route in ("serial", "parallel", "joint")
+    }
+    np.testing.assert_allclose(lead["serial"], 10 / 24 + 0.5 + 1 / 24 + 2)
+    np.testing.assert_allclose(lead["parallel"], max(10 / 24 + 0.5, 1 / 24 + 2))
+    np.testing.assert_allclose(lead["joint"], 10 / 24 + 2)
+
+
+def test_joint_reviews_in_either_order_on_single_staff_teams_never_lock():
+    """Cases that need A and B, listed in both orders, on teams of one: every case ends,
+    and a session holds both staff members at once, so sessions never overlap."""
+    raw = mmc_dict(20, 0.5, 2.0, opens_at="08:00", closes_at="18:00", days=2)
+    effort = {"dist": "exponential", "mean": 0.2}
+    for name, order in (("ab", ["A", "B"]), ("ba", ["B", "A"])):
+        raw["matters"][name] = {
+            "department": "d", "share": 0.5, "instant_share": 0.0,
+            "service_min": {"dist": "exponential", "mean": 2.0},
+            "approval": {"route": "joint", "steps": [_step(d, effort) for d in order],
+                         "promised_days": 3, "statutory_days": 10},
+        }  # fmt: skip
+    del raw["matters"]["m"]
+    raw["backoffice"] = {"teams": {"A": 1, "B": 1}}
+    out = simulate_all(build(raw), 4, 0)
+    assert len(out.cases) == (out.log["outcome"] == "served").sum() > 100
+    sessions = out.steps[out.steps["department"] == "A"].sort_values("work_start_abs_min")
+    starts, ends = sessions["work_start_abs_min"].to_numpy(), sessions["work_end_abs_min"]
+    assert (starts[1:] >= ends.to_numpy()[:-1] - 1e-9).all()
+    both = out.steps.groupby("case")[["work_start_abs_min", "work_end_abs_min"]].nunique()
+    assert (both == 1).all().all()  # A and B in the same session

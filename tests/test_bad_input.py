@@ -41,6 +41,9 @@ CORPUS = {
     "kiosk_share_without_kiosk.yaml": ("matters", "no kiosk pool (channel: kiosk) serves ['a']"),
     "channels_above_one.yaml": ("matters.a.kiosk_share", "is above 1"),
     "kiosk_guide_desk.yaml": ("windows.guide.channel", "kiosk pools accept applications"),
+    "booked_without_appointments.yaml": ("matters.a.booked_share", "`appointments:` section"),
+    "booked_only_never.yaml": ("matters", "serving ['a'] has `booked: never`"),
+    "joint_same_department.yaml": ("matters.a.approval.steps", "meets each department once"),
 }
 
 

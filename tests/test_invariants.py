@@ -120,6 +120,18 @@ def _add_journey(draw, raw) -> None:
             "mail_share": draw(st.sampled_from([0.0, 0.5])),
         }
         windows["issue"] = {"count": 1, "serves": "all", "stage": "issuance"}
+    if draw(st.booleans()):
+        for matter in matters.values():
+            matter["booked_share"] = 0.4
+        raw["appointments"] = {
+            "slot_min": 30,
+            "no_show_share": 0.2,
+            "early_min": {"dist": "uniform", "min": 0, "max": 20},
+            "late_share": 0.3,
+            "late_min": {"dist": "exponential", "mean": 10},
+        }
+        for pool in windows.values():
+            pool["booked"] = draw(st.sampled_from(["priority", "fifo"]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -134,7 +146,9 @@ def test_event_log_invariants(case):
     # every arrival is accounted for exactly once (in the hall, online, or both), with
     # all its matters unless it left
     online_only = set(online["visitor"]) - set(log["visitor"])
-    assert log["visitor"].nunique() + len(online_only) == sum(len(d.arrival_at) for d in arrivals)
+    no_shows = sum(int(d.no_show.sum()) for d in arrivals if d.no_show is not None)
+    came = sum(len(d.arrival_at) for d in arrivals) - no_shows
+    assert log["visitor"].nunique() + len(online_only) == came
     online_matters = online.groupby("visitor").size()
     log = log.sort_values(["visitor", "visit"])
     brought = np.concatenate([d.n_matters for d in arrivals])

@@ -49,6 +49,7 @@ def hand_log() -> pd.DataFrame:
             "outcome": pd.Categorical(outcome, categories=OUTCOMES),
             "trip": 1,
             "incomplete": 0,
+            "booked": False,
         }
     )
     return frame.astype({k: v for k, (v, _) in COLUMNS.items() if k != "outcome"})

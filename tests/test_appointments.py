@@ -1,0 +1,87 @@
+"""Booked slots: priority calling against queueing theory, dedicated windows, no-shows,
+early and late arrivals."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sim import run, simulate_replications, theory
+from sim.hall import simulate_all
+from tests.helpers import build, mmc_dict, t_interval
+
+WARMUP_MIN = 240
+
+
+def _booked(raw, share: float, **appointments):
+    raw["matters"]["m"]["booked_share"] = share
+    raw["appointments"] = appointments
+    return raw
+
+
+def test_priority_for_booked_tickets_matches_cobham():
+    """Non-preemptive priority in M/M/c: booked visitors (a Poisson thinning of
+    arrivals, slots too short to move anyone) wait what Cobham's formula says, and
+    walk-ins the rest; with `fifo` both wait as in plain M/M/c."""
+    servers, rho, service, share = 5, 0.85, 2.0, 0.3
+    rate = servers * rho / service
+    raw = _booked(mmc_dict(servers, rate, service), share, slot_min=0.001)
+    booked_w, walk_in_w = theory.mmc_priority_mean_waits(
+        servers, [share * rate, (1 - share) * rate], service
+    )
+    log = simulate_replications(build(raw), 20, seed=7)
+    steady = log[log["day"] * 1440 + log["ticket_at"] >= WARMUP_MIN]
+    by_rep = steady.groupby(["replication", "booked"])["wait_min"].mean().unstack()
+    for booked, expected in ((True, booked_w), (False, walk_in_w)):
+        lo, hi = t_interval(by_rep[booked].to_numpy())
+        assert lo <= expected <= hi, (booked, lo, expected, hi)
+
+    raw["windows"]["pool"]["booked"] = "fifo"
+    log = simulate_replications(build(raw), 20, seed=7)
+    steady = log[log["day"] * 1440 + log["ticket_at"] >= WARMUP_MIN]
+    lo, hi = t_interval(steady.groupby("replication")["wait_min"].mean().to_numpy())
+    assert lo <= theory.mmc_mean_wait(servers, rate, service) <= hi
+
+
+def test_dedicated_windows_serve_only_bookings_and_no_shows_leave_them_idle():
+    share, no_show = 0.4, 0.25
+    raw = mmc_dict(6, 0.5, 8.0, opens_at="08:00", closes_at="18:00", days=2)
+    raw["windows"] = {
+        "walk_in": {"count": 4, "serves": "all", "booked": "never"},
+        "booked": {"count": 2, "serves": "all", "booked": "only"},
+    }
+    _booked(raw, share, slot_min=30, no_show_share=no_show)
+    result = run(build(raw), reps=5, seed=3)
+    log = result.log
+    assert (log.loc[log["pool"] == "booked", "booked"]).all()
+    assert not (log.loc[log["pool"] == "walk_in", "booked"]).any()
+    # booked visitors who came: share x (1 - no-shows) of visitors drawn
+    drawn = 0.5 * 600 * 2 * 5  # expected over days and replications
+    came = int(log["booked"].sum())
+    expected = drawn * share * (1 - no_show)
+    assert abs(came - expected) < 4 * np.sqrt(expected)  # Poisson count, 4 sd
+    assert (log["booked"].sum() / len(log)) < share
+    kpis = result.kpis
+    assert {"booked_visitors", "booked_wait_mean_min", "walk_in_wait_mean_min"} <= set(kpis)
+
+
+def test_early_visitors_take_their_ticket_at_the_slot_late_ones_lose_it_after_grace():
+    raw = mmc_dict(10, 0.3, 5.0, opens_at="08:00", closes_at="18:00", days=1)
+    _booked(
+        raw, 1.0, slot_min=30, grace_min=10, late_share=0.5,
+        early_min={"dist": "uniform", "min": 0, "max": 20},
+        late_min={"dist": "uniform", "min": 0, "max": 20},
+    )  # fmt: skip
+    log = simulate_all(build(raw), 5, 0).log
+    booked = log[log["booked"]]
+    slot_at = 480 + np.floor((booked["ticket_at"] - 480) / 30) * 30
+    # a booked ticket is issued at the slot start (early) or on a late arrival within grace
+    early = booked["arrival_at"] < booked["ticket_at"]
+    assert early.any() and (~early).any()
+    np.testing.assert_allclose(booked.loc[early, "ticket_at"], slot_at[early])
+    assert (booked.loc[~early, "ticket_at"] - slot_at[~early] <= 10 + 1e-9).all()
+    # those later than the grace queue as walk-ins: about half of the late ones
+    walk_ins = log[~log["booked"]]
+    assert len(walk_ins)
+    share = stats.binomtest(len(walk_ins), len(log)).proportion_ci(0.99)
+    assert share.low <= 0.5 * 0.5 <= share.high  # late, and more than 10 of 20 min late
