@@ -118,9 +118,7 @@ class Approval(_Frozen):
     def _limits(self) -> Approval:
         departments = [step.department for step in self.steps]
         if self.route == "joint" and len(set(departments)) < len(departments):
-            raise ValueError(
-                f"steps: a joint review meets each department once, got {departments}"
-            )
+            raise ValueError(f"steps: a joint review meets each department once, got {departments}")
         if self.promised_days > self.statutory_days:
             raise ValueError(
                 f"promised_days: {self.promised_days:g} is above statutory_days "
