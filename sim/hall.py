@@ -131,13 +131,6 @@ class _Pool:
             if self.segments is None or window < self.open_count(now):
                 break
 
-    def calling(self, qi: int) -> deque[_Ticket]:
-        """The deque the next ticket is called from: booked ones first, if they have
-        priority and any are queued (gone tickets included: the caller drops them)."""
-        if self.priority is not None and self.priority[qi]:
-            return self.priority[qi]
-        return self.queues[qi]
-
     def all_queues(self) -> list[deque[_Ticket]]:
         return self.queues + (self.priority or [])
 
@@ -227,7 +220,8 @@ class _Hall:
         self.only_pool = [self.pools[next(iter(e))] if len(e) == 1 else None for e in self.eligible]
         self.labels: list[tuple[str, str, int]] = []  # (matters, departments, n_matters)
         self._label_index: dict[tuple[int, ...], int] = {}
-        self._single_labels = [self._label((m,)) for m in range(len(self.matter_ids))]
+        # by matter code (window codes, then kiosk codes)
+        self._single_labels = [self._label((m,)) for m in range(len(self.matter_ids))] * 2
         cal = scenario.calendar
         self.lunch = (cal.lunch.starts_at, cal.lunch.ends_at) if cal.lunch else None
         self.lunch_serves_holders = bool(cal.lunch and cal.lunch.at_start != "pause")
@@ -235,6 +229,11 @@ class _Hall:
         self.closes_at = cal.closes_at
         self.matter_specs = list(scenario.matters.values())
         self.issuance = scenario.issuance
+        self.instant_to_issuance = bool(
+            scenario.issuance and scenario.issuance.instant_results == "issuance"
+        )
+        # anything to do after an acceptance: a back office, or instant results to issue
+        self.follow_up = scenario.backoffice is not None or self.instant_to_issuance
         self.online: list[tuple[int, int, float]] = []  # (visitor, matter, applied at)
         self.backoffice = (
             None if scenario.backoffice is None else BackOfficeModel(self.env, scenario)
@@ -250,12 +249,12 @@ class _Hall:
             work = v.work_min.tolist()
             patience = None if v.patience_min is None else v.patience_min.tolist()
             instant = None if v.instant_u is None else v.instant_u.tolist()
-            effort = None if v.effort_u is None else v.effort_u.tolist()
-            returns = None if v.returns_u is None else v.returns_u.tolist()
+            # large, rarely read draws stay arrays: a visitor keeps a view of its row
+            effort, returns = v.effort_u, v.returns_u
             channel = None if v.channel is None else v.channel.tolist()
             consult = None if v.consults is None else v.consults.tolist()
             consult_min = None if v.consult_min is None else v.consult_min.tolist()
-            issuance = None if v.issuance_u is None else v.issuance_u.tolist()
+            issuance = v.issuance_u
             arrival_at = v.arrival_at.tolist()
             order = range(len(arrival_at))
             slot_at = no_show = None
@@ -314,7 +313,9 @@ class _Hall:
                 idle.append((w, wake))
                 yield wake
                 continue
-            queue = pool.calling(qi)
+            queue = pool.queues[qi]
+            if pool.priority is not None and pool.priority[qi]:  # booked tickets first
+                queue = pool.priority[qi]
             ticket = queue[0]
             if ticket.state != _WAITING:  # abandoned while queued: drop it
                 queue.popleft()
@@ -335,9 +336,11 @@ class _Hall:
             pool.busy[w] = False
             ticket.state = _GONE
             accepting = pool.stage == _ACCEPT
-            incomplete = self._incomplete(ticket) if accepting and ticket.visitor.returns else ()
+            incomplete = (
+                self._incomplete(ticket) if accepting and ticket.visitor.returns is not None else ()
+            )
             self._record(ticket, start, env.now, _SERVED, len(incomplete))
-            if accepting:
+            if accepting and self.follow_up:
                 self._accepted(ticket, incomplete)
             self._next_visit(ticket.visitor)
 
@@ -383,24 +386,23 @@ class _Hall:
                 if visitor.pending:
                     self._plan_return(visitor)
                 return
-        if visitor.booked and visitor.stage == _ACCEPT:
-            eligible = self.eligible_booked
-        else:
-            eligible = self.eligible_by_stage[visitor.stage]
-        if visitor.stage == _CONSULT:  # one guide-desk visit about all the matters
-            pool = self._choose_pool(matters, eligible)
+        stage = visitor.stage
+        if stage == _ACCEPT and not visitor.booked and len(matters) == 1:  # common, kept fast
+            m = matters[0]
+            pool = self.only_pool[m] or self._choose_pool(matters, self.eligible)
+            service = visitor.work[0] / pool.speed
+            label = self._single_labels[m]
+            group, slots = (m,), (visitor.slots[0],)
+            visitor.remaining = ()
+        elif stage == _CONSULT:  # one guide-desk visit about all the matters
+            pool = self._choose_pool(matters, self.eligible_by_stage[_CONSULT])
             service = visitor.consult_min / pool.speed
             group, slots = tuple(matters), tuple(visitor.slots)
             label = self._label(group)
             visitor.stage = _ACCEPT
-        elif len(matters) == 1 and eligible is self.eligible:  # the common case, kept fast
-            m = matters[0]
-            pool = self.only_pool[m] or self._choose_pool(matters, eligible)
-            service = visitor.work[0] / pool.speed
-            label = self._single_labels[m % self.n_matters]
-            group, slots = (m,), (visitor.slots[0],)
-            visitor.remaining = ()
         else:
+            booked = visitor.booked and stage == _ACCEPT
+            eligible = self.eligible_booked if booked else self.eligible_by_stage[stage]
             pool = self._choose_pool(matters, eligible)
             here = [k for k, m in enumerate(matters) if pool.index in eligible[m]]
             service = sum(visitor.work[k] for k in here) / pool.speed
@@ -508,7 +510,7 @@ class _Hall:
             if slot in incomplete:
                 continue
             instant = not self._open_case_unless_instant(visitor, m, slot)
-            if instant and self.issuance is not None:
+            if instant and self.instant_to_issuance:
                 visitor.to_issue.append((m, slot, self._issuance_min(visitor, slot)))
 
     def _open_case_unless_instant(self, visitor: _Visitor, m: int, slot: int) -> bool:

@@ -247,11 +247,17 @@ class Appointments(_Frozen):
 class Issuance(_Frozen):
     """Results handed over at issuance windows (统一出件), pools with `stage: issuance`.
 
-    An instant result is collected on the same trip, right after acceptance. A back-office
-    result (also of an online or kiosk application) is mailed or delivered electronically
-    (`mail_share`, no trip), or collected in person on a later trip."""
+    An instant result is collected on the same trip, right after acceptance (or handed
+    over by the acceptance window). A back-office result (also of an online or kiosk
+    application) is mailed or delivered electronically (`mail_share`, no trip), or
+    collected in person on a later trip."""
 
     service_min: Distribution = Field(description="time at the issuance window, per result")
+    instant_results: Literal["issuance", "acceptance"] = Field(
+        default="issuance",
+        description="where instant results are handed over: at an issuance window before "
+        "leaving, or by the acceptance window itself (within its service time)",
+    )
     mail_share: float = Field(
         default=0.0,
         ge=0,

@@ -140,3 +140,14 @@ def test_kiosks_take_their_share_with_their_own_times():
         return pools.loc[pools["pool"] == "pool", "wait_mean_min"].to_numpy()
 
     assert t_interval(window_waits(out) - window_waits(plain))[1] < 0
+
+
+def test_acceptance_windows_may_hand_over_instant_results_themselves():
+    raw = _raw(instant_share=0.5)
+    _with_backoffice(raw, instant_share=0.5)
+    _with_issuance(raw, mail_share=0.0)
+    raw["issuance"]["instant_results"] = "acceptance"
+    out = simulate_all(build(raw), SEED, 0)
+    issued = out.log[out.log["stage"] == "issuance"]
+    assert len(issued) and (issued["trip"] > 1).all()  # collections of back-office results
+    assert len(issued) == len(out.cases)  # every result collected, none mailed
