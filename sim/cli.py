@@ -160,6 +160,8 @@ def _print_rows(summary, kpis) -> None:
     rows = summary.set_index("kpi")
     print(f"{'kpi':<24}{'mean':>12}   95% CI")
     for kpi in kpis:
+        if kpi not in rows.index:  # e.g. booked waits, without bookings
+            continue
         row = rows.loc[kpi]
         ci = "" if row.isna()["half_width"] else f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
         mark = " *" if kpi in HEADLINE_KPIS else ""
@@ -236,7 +238,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_summary(result.summary)
     if len(scenario.windows) > 1:
         _print_pools(result.pools_summary)
-    if not result.cases.empty or (result.case_kpis["trips_per_case"] > 1).any():
+    if scenario.whole_case:
         print("\nthe whole case")
         _print_rows(
             result.case_summary, [k for k in _CASE_SHOWN if k in set(result.case_summary["kpi"])]
@@ -264,7 +266,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     overall = comparison.overall
     _print_differences(overall[overall["kpi"].isin(SHOWN_KPIS)])
     cases = comparison.cases
-    if not cases.empty and (cases["kpi"] == "lead_time_mean_days").any():
+    if not cases.empty and any(s.whole_case for s in scenarios):
         print("\nthe whole case")
         _print_differences(cases[cases["kpi"].isin(_CASE_SHOWN)])
     by_matter = comparison.by_matter

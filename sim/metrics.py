@@ -50,6 +50,8 @@ SHOWN_KPIS = (
     "windows",
     "utilization",
     "overtime_min",
+    "booked_wait_mean_min",  # only with bookings
+    "walk_in_wait_mean_min",
 )
 _QUANTILES = {"wait_p50_min": 0.5, "wait_p90_min": 0.9, "wait_p95_min": 0.95}
 

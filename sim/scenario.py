@@ -559,6 +559,16 @@ class Scenario(_Frozen):
             )
 
     @property
+    def whole_case(self) -> bool:
+        """Whether anything beyond the queue happens: a back office, online
+        applications, return or collection trips; then whole-case KPIs mean something."""
+        return (
+            self.backoffice is not None
+            or self.issuance is not None
+            or any(m.online_share > 0 or m.incomplete_share > 0 for m in self.matters.values())
+        )
+
+    @property
     def departments(self) -> set[str]:
         return {matter.department for matter in self.matters.values()}
 
