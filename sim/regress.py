@@ -40,6 +40,8 @@ KEY_KPIS = (
     "lead_time_mean_days",
     "lead_time_p90_days",
     "on_time_promised_rate",
+    "booked_wait_mean_min",
+    "walk_in_wait_mean_min",
 )
 Z = float(stats.norm.ppf(1 - 0.001 / 2))
 
