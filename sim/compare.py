@@ -37,6 +37,7 @@ class Comparison:
     by_pool: pd.DataFrame
     by_hour: pd.DataFrame
     cases: pd.DataFrame  # whole-case KPIs: same-day rate, trips, lead times, on-time rates
+    cases_by_matter: pd.DataFrame  # the same by matter (scenarios with a whole case)
 
     @property
     def baseline(self) -> str:
@@ -123,4 +124,9 @@ def compare(
         by_pool=paired_differences([r.pools for r in results], ["pool"], confidence),
         by_hour=paired_differences([_hall_hourly(r) for r in results], ["hour"], confidence),
         cases=paired_differences([r.case_kpis for r in results], [], confidence),
+        cases_by_matter=paired_differences(
+            [r.case_matters for r in results], ["matter"], confidence
+        )
+        if all(not r.case_matters.empty for r in results)
+        else pd.DataFrame(),
     )

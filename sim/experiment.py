@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tqdm import tqdm
 
-from sim.case_metrics import backlog_table, case_kpi_table, team_table
+from sim.case_metrics import backlog_table, case_kpi_table, case_matter_table, team_table
 from sim.executors import Executor
 from sim.hall import Simulated, simulate, simulate_all
 from sim.metrics import (
@@ -59,6 +59,7 @@ class RunResult:
     cases: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     steps: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     case_kpis: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    case_matters: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     teams: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     backlog: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
@@ -70,6 +71,13 @@ class RunResult:
     def case_summary(self) -> pd.DataFrame:
         """Same-day rate, lead times, on-time rates: mean and 95% CI."""
         return summarize(self.case_kpis) if not self.case_kpis.empty else pd.DataFrame()
+
+    @property
+    def case_matters_summary(self) -> pd.DataFrame:
+        """The whole-case KPIs by matter: mean and 95% CI."""
+        if self.case_matters.empty:
+            return pd.DataFrame()
+        return summarize(self.case_matters, by=["matter"])
 
     @property
     def teams_summary(self) -> pd.DataFrame:
@@ -105,7 +113,7 @@ def progress_enabled() -> bool:
 
 
 TABLES = ("log", "kpis", "pools", "matters", "hourly",
-          "cases", "steps", "case_kpis", "teams", "backlog")  # fmt: skip
+          "cases", "steps", "case_kpis", "case_matters", "teams", "backlog")  # fmt: skip
 
 
 def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
@@ -122,6 +130,8 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
         "steps": out.steps,
     }
     tables["case_kpis"] = case_kpi_table(log, out.cases, out.online)
+    if scenario.whole_case:
+        tables["case_matters"] = case_matter_table(log, out.cases, out.online)
     if scenario.backoffice is not None:
         working = sum(b - a for a, b in scenario.backoffice_intervals())
         replications = list(log[["scenario", "replication"]].drop_duplicates().itertuples(False))

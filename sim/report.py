@@ -204,6 +204,8 @@ def write_results(
         result.hourly_summary.to_csv(folder / "hourly.csv", index=False)
         result.log.to_parquet(folder / "events.parquet", index=False)
         result.case_summary.to_csv(folder / "cases_summary.csv", index=False)
+        if not result.case_matters.empty:
+            result.case_matters_summary.to_csv(folder / "cases_by_matter.csv", index=False)
         if not result.cases.empty:
             result.cases.to_parquet(folder / "cases.parquet", index=False)
             result.steps.to_parquet(folder / "steps.parquet", index=False)
@@ -219,6 +221,10 @@ def write_results(
         if not result.case_summary.empty:
             page.heading("The whole case: same day, trips, lead times, limits")
             page.table(_with_ci(result.case_summary))
+        if not result.case_matters.empty:
+            page.heading("The whole case by matter (means; CIs in cases_by_matter.csv)")
+            by_matter = result.case_matters_summary
+            page.table(by_matter.pivot(index="matter", columns="kpi", values="mean").reset_index())
         if not result.teams_summary.empty:
             page.heading("Back-office teams")
             teams = result.teams_summary
@@ -269,6 +275,8 @@ def write_comparison(
         comparison.by_pool.to_csv(folder / "compare_pools.csv", index=False)
         comparison.by_hour.to_csv(folder / "compare_hourly.csv", index=False)
         comparison.cases.to_csv(folder / "compare_cases.csv", index=False)
+        if not comparison.cases_by_matter.empty:
+            comparison.cases_by_matter.to_csv(folder / "compare_cases_matters.csv", index=False)
         pd.concat([r.summary for r in comparison.results]).to_csv(
             folder / "summary.csv", index=False
         )
