@@ -68,22 +68,35 @@ def _application_stats(accepted: int, trips: pd.Series, c: pd.DataFrame) -> dict
     }
 
 
+def _replication_parts(log: pd.DataFrame, cases: pd.DataFrame, online: pd.DataFrame | None):
+    """Per replication: its key, visits, which visits accepted applications, its online
+    applications and its cases."""
+    online = pd.DataFrame() if online is None else online
+    for scenario, rep in _replications(log) if not log.empty else _replications(online):
+        visits = _of(log, scenario, rep)
+        accepting = (visits["outcome"] == "served") & (visits["stage"] == "acceptance")
+        yield (
+            scenario,
+            rep,
+            visits,
+            accepting,
+            _of(online, scenario, rep),
+            _of(cases, scenario, rep),
+        )
+
+
 def case_kpi_table(
     log: pd.DataFrame, cases: pd.DataFrame, online: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Per replication: matters accepted (in the hall and online), same-day rate, trips
     per application (0 for online ones), back-office cases, lead times, on-time rates
     against the promised and statutory limits, warnings."""
-    online = pd.DataFrame() if online is None else online
     rows = []
-    keys = _replications(log) if not log.empty else _replications(online)
-    for scenario, rep in keys:
-        visits = _of(log, scenario, rep)
-        applied_online = _of(online, scenario, rep)
-        accepting = (visits["outcome"] == "served") & (visits["stage"] == "acceptance")
+    for scenario, rep, visits, accepting, applied_online, c in _replication_parts(
+        log, cases, online
+    ):
         in_hall = (visits.loc[accepting, "n_matters"] - visits.loc[accepting, "incomplete"]).sum()
         accepted = int(in_hall) + len(applied_online)
-        c = _of(cases, scenario, rep)
         rows.append(
             {
                 "scenario": scenario,
@@ -102,21 +115,17 @@ def case_matter_table(
     here once it was served at an acceptance window (or applied online): the log does
     not say which matter of a visit had incomplete materials, so one whose return trip
     then failed still counts (the overall table is exact)."""
-    online = pd.DataFrame() if online is None else online
     rows = []
-    keys = _replications(log) if not log.empty else _replications(online)
-    for scenario, rep in keys:
-        visits = _of(log, scenario, rep)
-        applied_online = _of(online, scenario, rep)
+    for scenario, rep, visits, accepting, applied_online, c in _replication_parts(
+        log, cases, online
+    ):
         trips = _trips(visits, applied_online)
-        accepting = (visits["outcome"] == "served") & (visits["stage"] == "acceptance")
         in_hall = explode_matters(visits[accepting]).drop_duplicates(["visitor", "matter"])
         accepted = in_hall["matter"].value_counts()
         if len(applied_online):
             accepted = accepted.add(
                 applied_online["matter"].astype(str).value_counts(), fill_value=0
             )
-        c = _of(cases, scenario, rep)
         by_matter = dict(list(c.groupby(c["matter"].astype(str)))) if len(c) else {}
         for matter in sorted(set(trips.index.get_level_values("matter")) | set(accepted.index)):
             mc = by_matter.get(matter, c.iloc[:0])
