@@ -67,6 +67,9 @@ class Capacity:
     target_wait_min: float
     # staffing schedules: pool -> ((start, open windows), ...); pools absent: all day
     schedules: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    # self-service kiosk pools: no staff, so not in the hall's windows, staff hours and
+    # utilization (their own rows in the pool table say how busy they are)
+    kiosks: frozenset[str] = frozenset()
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Capacity:
@@ -82,6 +85,7 @@ class Capacity:
                 for name, pool in scenario.windows.items()
                 if pool.schedule is not None
             },
+            kiosks=frozenset(n for n, p in scenario.windows.items() if p.channel == "kiosk"),
         )
 
     @property
@@ -188,7 +192,9 @@ def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
     per = _per_visitor(log)
     fully_served = per["worst"] == 0
     waits = per.loc[fully_served, "wait_min"].to_numpy()
-    staffed = sum(capacity.window_minutes(pool) for pool in capacity.windows)
+    staffed_pools = [pool for pool in capacity.windows if pool not in capacity.kiosks]
+    staffed = sum(capacity.window_minutes(pool) for pool in staffed_pools)
+    at_windows = log[~log["pool"].isin(capacity.kiosks)] if capacity.kiosks else log
     return {
         "visitors": len(per),
         "served": int(fully_served.sum()),
@@ -200,10 +206,10 @@ def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
         if len(per)
         else math.nan,
         "time_in_hall_mean_min": float(per["time_in_hall_min"].mean()),
-        "windows": sum(capacity.windows.values()),
+        "windows": sum(capacity.windows[pool] for pool in staffed_pools),
         "staff_hours": staffed / 60,
-        "utilization": _busy_in_hours(log, capacity) / (staffed * capacity.days),
-        "overtime_min": _overtime_min(log, capacity),
+        "utilization": _busy_in_hours(at_windows, capacity) / (staffed * capacity.days),
+        "overtime_min": _overtime_min(at_windows, capacity),
         **_booking_kpis(per, fully_served),
     }
 

@@ -611,4 +611,5 @@ class Scenario(_Frozen):
 
     @property
     def total_windows(self) -> int:
-        return sum(pool.count for pool in self.windows.values())
+        """Staffed windows at every stage; self-service kiosks are not windows."""
+        return sum(pool.count for pool in self.windows.values() if pool.channel == "window")

@@ -151,3 +151,13 @@ def test_acceptance_windows_may_hand_over_instant_results_themselves():
     issued = out.log[out.log["stage"] == "issuance"]
     assert len(issued) and (issued["trip"] > 1).all()  # collections of back-office results
     assert len(issued) == len(out.cases)  # every result collected, none mailed
+
+
+def test_kiosks_are_left_out_of_the_halls_staffed_windows():
+    raw = _raw(kiosk_share=0.3)
+    raw["windows"]["kiosk"] = {"count": 4, "serves": "all", "channel": "kiosk"}
+    out = run(build(raw), reps=2, seed=SEED)
+    assert (out.kpis["windows"] == 6).all()
+    pools = out.pools.set_index(["replication", "pool"])
+    busy = pools.xs("pool", level="pool")["utilization"]  # the one staffed pool
+    np.testing.assert_allclose(out.kpis.set_index("replication")["utilization"], busy)
