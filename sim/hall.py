@@ -38,7 +38,7 @@ import simpy
 from sim.backoffice import BackOfficeModel
 from sim.calendar import MINUTES_PER_DAY
 from sim.demand import KIOSK, MAX_TRIPS, ONLINE, draw_day
-from sim.records import OUTCOMES, LogBuilder, case_frame, step_frame
+from sim.records import OUTCOMES, STAGES, LogBuilder, case_frame, step_frame
 from sim.scenario import Scenario
 from sim.streams import streams
 
@@ -47,8 +47,7 @@ __all__ = ["Simulated", "simulate", "simulate_all"]
 _WAITING, _IN_SERVICE, _GONE = 0, 1, 2
 _SERVED, _ABANDONED, _UNSERVED = (OUTCOMES.index(o) for o in OUTCOMES)
 _NAN = float("nan")
-STAGES = ("consultation", "acceptance", "issuance")
-_CONSULT, _ACCEPT, _ISSUE = range(3)
+_CONSULT, _ACCEPT, _ISSUE = range(len(STAGES))
 
 
 class _Pool:

@@ -12,9 +12,10 @@ import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
 
-__all__ = ["COLUMNS", "OUTCOMES", "LogBuilder", "columns_markdown"]
+__all__ = ["COLUMNS", "OUTCOMES", "STAGES", "LogBuilder", "columns_markdown"]
 
 OUTCOMES = ("served", "abandoned", "unserved_at_close")
+STAGES = ("consultation", "acceptance", "issuance")  # of a trip, in order
 
 # name -> (dtype, meaning). Times of day (`_at`) are minutes since midnight of `day`;
 # they exceed 1440 when a service runs past midnight. Durations end in `_min`.
@@ -97,7 +98,7 @@ class LogBuilder:
                 "pool": pd.Categorical.from_codes(pool_codes, pool_names),
                 "stage": pd.Categorical(
                     np.asarray(stages, dtype=object)[pool_codes],
-                    categories=["consultation", "acceptance", "issuance"],
+                    categories=list(STAGES),
                 ),
                 "window": pd.array(window, dtype="Int32"),
                 "arrival_at": np.asarray(arrival, dtype=float) - offset,

@@ -541,13 +541,12 @@ class Scenario(_Frozen):
                 f"matters: booked_share above 0 but every window pool serving "
                 f"{unbookable} has `booked: never`"
             )
-        needs = [("acceptance", "window", "no window pool serves")]
-        needs += [(s, "window", f"no {s} pool serves") for s in ("consultation", "issuance")
-                  if getattr(self, s) is not None]  # fmt: skip
-        for stage, channel, message in needs:
-            orphans = [m for m in self.matters if not self.pools_serving(m, stage, channel)]
+        optional = [s for s in ("consultation", "issuance") if getattr(self, s) is not None]
+        for stage in ["acceptance", *optional]:
+            orphans = [m for m in self.matters if not self.pools_serving(m, stage)]
             if orphans:
-                raise ValueError(f"matters: {message} {orphans}")
+                kind = "window" if stage == "acceptance" else stage
+                raise ValueError(f"matters: no {kind} pool serves {orphans}")
         kiosk_orphans = [
             m for m, spec in self.matters.items()
             if spec.kiosk_share > 0 and not self.pools_serving(m, "acceptance", "kiosk")
