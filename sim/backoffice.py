@@ -56,7 +56,8 @@ class BackOfficeModel:
         office = scenario.backoffice
         assert office is not None
         self.env = env
-        self.intervals = scenario.backoffice_intervals()
+        self.hours = {team: scenario.backoffice_intervals(team) for team in office.teams}
+        self.joint_hours = scenario.backoffice_intervals  # of several teams, when all work
         self.teams = {dept: simpy.Resource(env, staff) for dept, staff in office.teams.items()}
         self.warning_share = office.warning_share
         self.cases: list[tuple] = []
@@ -127,11 +128,12 @@ class BackOfficeModel:
         env = self.env
         queued = env.now
         requests = [self.teams[step.department].request() for step in steps]
+        hours = self.joint_hours(*(step.department for step in steps))
         try:
             yield env.all_of(requests)
             effort_min = max(effort for effort, _ in draws)
-            begin = next_working_time(env.now, self.intervals)
-            end = work_finish(begin, effort_min, self.intervals)
+            begin = next_working_time(env.now, hours)
+            end = work_finish(begin, effort_min, hours)
             yield env.timeout(end - env.now)
         finally:
             for step, request in zip(steps, requests, strict=True):
@@ -149,8 +151,9 @@ class BackOfficeModel:
         queued = env.now
         with self.teams[step.department].request() as request:
             yield request
-            begin = next_working_time(env.now, self.intervals)
-            end = work_finish(begin, effort_min, self.intervals)
+            hours = self.hours[step.department]
+            begin = next_working_time(env.now, hours)
+            end = work_finish(begin, effort_min, hours)
             yield env.timeout(end - env.now)
         if delay_days:
             yield env.timeout(delay_days * MINUTES_PER_DAY)

@@ -27,6 +27,7 @@ __all__ = [
     "Calendar",
     "Lunch",
     "TimeOfDay",
+    "common_hours",
     "format_time",
     "parse_time",
 ]
@@ -46,6 +47,12 @@ def parse_time(value: object) -> int:
             if minutes <= MINUTES_PER_DAY:
                 return minutes
     raise ValueError(f'time of day must be "HH:MM" between 00:00 and 24:00, got {value!r}')
+
+
+def common_hours(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The times of day inside both lists of periods (minutes since midnight)."""
+    both = [(max(s1, s2), min(e1, e2)) for s1, e1 in a for s2, e2 in b]
+    return sorted((s, e) for s, e in both if s < e)
 
 
 def format_time(minutes: float) -> str:

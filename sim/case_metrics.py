@@ -146,7 +146,7 @@ def case_matter_table(
 def team_table(
     steps: pd.DataFrame,
     teams: dict[str, int],
-    working_min_per_day: float,
+    working_min_per_day: dict[str, float],
     days: int,
     replications: list[tuple[str, int]],
 ) -> pd.DataFrame:
@@ -167,7 +167,7 @@ def team_table(
                     "staff": staff,
                     "steps": len(t),
                     "effort_hours": effort / 60,
-                    "utilization": effort / (staff * working_min_per_day * days),
+                    "utilization": effort / (staff * working_min_per_day[team] * days),
                     "staff_wait_mean_days": float(wait.mean()) if len(t) else math.nan,
                 }
             )

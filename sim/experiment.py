@@ -133,7 +133,10 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
     if scenario.whole_case:
         tables["case_matters"] = case_matter_table(log, out.cases, out.online)
     if scenario.backoffice is not None:
-        working = sum(b - a for a, b in scenario.backoffice_intervals())
+        working = {
+            team: sum(b - a for a, b in scenario.backoffice_intervals(team))
+            for team in scenario.backoffice.teams
+        }
         replications = list(log[["scenario", "replication"]].drop_duplicates().itertuples(False))
         tables |= {
             "teams": team_table(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.calendar import Calendar, TimeOfDay, format_time, parse_time
+from sim.calendar import Calendar, TimeOfDay, common_hours, format_time, parse_time
 from sim.dists import Distribution, Fixed
 
 __all__ = [
@@ -284,6 +284,11 @@ class BackOffice(_Frozen):
     working_hours: tuple[WorkingHours, ...] | None = Field(
         default=None, description="staff hours each working day; default: the hall's hours"
     )
+    team_hours: dict[str, tuple[WorkingHours, ...]] = Field(
+        default_factory=dict,
+        description="team -> its own staff hours each working day, where they differ from "
+        "working_hours (a joint review meets when every team it needs is at work)",
+    )
     warning_share: float = Field(
         default=0.8,
         gt=0,
@@ -299,6 +304,16 @@ class BackOffice(_Frozen):
         if bad:
             raise ValueError(f"every team needs at least 1 staff, got {bad}")
         return teams
+
+    @model_validator(mode="after")
+    def _hours_of_known_teams(self) -> BackOffice:
+        unknown = sorted(set(self.team_hours) - set(self.teams))
+        if unknown:
+            raise ValueError(f"team_hours: no such team(s) {unknown} in teams")
+        for team, hours in self.team_hours.items():
+            if not hours or any(h.starts_at >= h.ends_at for h in hours):
+                raise ValueError(f"team_hours.{team}: each period must start before it ends")
+        return self
 
 
 class Serves(_Frozen):
@@ -509,6 +524,13 @@ class Scenario(_Frozen):
                         f"{step.department!r} has no team in backoffice.teams "
                         f"({sorted(self.backoffice.teams)})"
                     )
+            if matter.approval.route == "joint":
+                teams = [step.department for step in matter.approval.steps]
+                if not self.backoffice_intervals(*teams):
+                    raise ValueError(
+                        f"matters.{matter_id}.approval.route: a joint review needs hours "
+                        f"when all of {teams} work; their team_hours share none"
+                    )
         self._check_stages()
         cal = self.calendar
         for start, _end, _weight in self.demand.profile_segments(cal.cutoff_at):
@@ -601,12 +623,20 @@ class Scenario(_Frozen):
                 names.append(name)
         return names
 
-    def backoffice_intervals(self) -> list[tuple[int, int]]:
-        """Times of day when approval staff work."""
+    def backoffice_intervals(self, *teams: str) -> list[tuple[int, int]]:
+        """Times of day when approval staff work, in order: the office's, or those when
+        every one of these teams is at work."""
         office = self.backoffice
-        if office is None or office.working_hours is None:
-            return self.calendar.service_intervals()
-        return [(h.starts_at, h.ends_at) for h in office.working_hours]
+        periods = None
+        for team in teams or (None,):
+            hours = None if office is None else office.team_hours.get(team, office.working_hours)
+            own = (
+                self.calendar.service_intervals()
+                if hours is None
+                else sorted((h.starts_at, h.ends_at) for h in hours)
+            )
+            periods = own if periods is None else common_hours(periods, own)
+        return periods
 
     @property
     def total_windows(self) -> int:

@@ -11,6 +11,7 @@ from sim import run
 from sim.backoffice import next_working_time, work_finish
 from sim.calendar import Calendar
 from sim.case_metrics import backlog_table
+from sim.errors import ScenarioError
 from sim.hall import simulate_all
 from tests.helpers import build, mmc_dict, t_interval
 
@@ -199,3 +200,31 @@ def test_joint_reviews_in_either_order_on_single_staff_teams_never_lock():
     assert (starts[1:] >= ends.to_numpy()[:-1] - 1e-9).all()
     both = out.steps.groupby("case")[["work_start_abs_min", "work_end_abs_min"]].nunique()
     assert (both == 1).all().all()  # A and B in the same session
+
+
+def test_teams_work_their_own_hours_and_joint_reviews_meet_when_all_are_at_work():
+    effort = {"dist": "fixed", "value": 1}
+    raw = mmc_dict(20, 0.5, 2.0, opens_at="08:00", closes_at="18:00", days=2)
+    raw["matters"]["m"] |= {
+        "instant_share": 0.0,
+        "approval": {"route": "joint", "steps": [_step("A", effort), _step("B", effort)],
+                     "promised_days": 3, "statutory_days": 10},
+    }  # fmt: skip
+    raw["backoffice"] = {
+        "teams": {"A": 50, "B": 50},
+        "team_hours": {"A": [{"starts_at": "08:00", "ends_at": "12:00"}],
+                       "B": [{"starts_at": "10:00", "ends_at": "16:00"}]},
+    }  # fmt: skip
+    result = run(build(raw), reps=1, seed=3)
+    steps = result.steps
+    start_at, end_at = steps["work_start_abs_min"] % 1440, steps["work_end_abs_min"] % 1440
+    assert ((start_at >= 600) & (end_at <= 720 + 1e-9)).all()  # 10:00-12:00, both at work
+    teams = result.teams.set_index("team")
+    # utilization counts each team's own hours: 4 h a day for A, 6 h for B
+    for team, minutes in (("A", 240), ("B", 360)):
+        row = teams.loc[team]
+        expected = row["effort_hours"] * 60 / (50 * minutes * 2)
+        assert row["utilization"] == pytest.approx(expected)
+    raw["backoffice"]["team_hours"]["B"] = [{"starts_at": "13:00", "ends_at": "16:00"}]
+    with pytest.raises(ScenarioError, match="share none"):
+        build(raw)

@@ -44,6 +44,7 @@ CORPUS = {
     "booked_without_appointments.yaml": ("matters.a.booked_share", "`appointments:` section"),
     "booked_only_never.yaml": ("matters", "serving ['a'] has `booked: never`"),
     "joint_same_department.yaml": ("matters.a.approval.steps", "meets each department once"),
+    "team_hours_unknown_team.yaml": ("backoffice.team_hours", "no such team(s) ['Planning']"),
 }
 
 
