@@ -142,7 +142,8 @@ class _Visitor:
     shares `counts` with the applicant). Matters are codes: the matter index, plus the
     number of matters for a kiosk application."""
 
-    __slots__ = ("arrival", "attempts", "booked", "consult_min", "counts", "day", "effort",
+    __slots__ = ("arrival", "attempts", "booked", "collecting", "consult_min", "counts", "day",
+                 "effort",
                  "instant",
                  "issuance", "number", "patience", "pending", "remaining", "returns", "slots",
                  "stage", "to_issue", "trip", "work", "work_by_slot")  # fmt: skip
@@ -159,6 +160,7 @@ class _Visitor:
         self.instant = self.effort = None  # back-office draws, when there is a back office
         self.returns = None  # incomplete-materials draws, when matters can be incomplete
         self.issuance = None  # per slot: (mail, collection delay, issuance time) uniforms
+        self.collecting: dict[int, _Visitor] | None = None  # collection trips by day
         self.attempts: list[int] = []  # trips made so far for each matter slot
         self.pending: list[tuple[int, int]] = []  # (matter, slot) to bring back later
         self.to_issue: list[tuple[int, int, float]] = []  # instant results to collect now
@@ -535,16 +537,27 @@ class _Hall:
 
     def _plan_collection(self, visitor: _Visitor, m: int, slot: int) -> None:
         """The result is ready: the applicant comes to an issuance window for it, a
-        whole number of working days later, on a trip of its own."""
+        whole number of working days later, on a trip of its own; results to collect on
+        the same day are collected on one trip."""
         u = visitor.issuance[slot][1]
         days = max(1, math.ceil(float(self.issuance.collect_after_days.quantile(u))))
-        today = int(self.env.now // MINUTES_PER_DAY)
+        day = int(self.env.now // MINUTES_PER_DAY) + days  # always a later day than today
+        work = self._issuance_min(visitor, slot)
+        if visitor.collecting is None:
+            visitor.collecting = {}
+        planned = visitor.collecting.get(day)  # not come yet: it is still a later day
+        if planned is not None:
+            planned.remaining.append(m % self.n_matters)
+            planned.work.append(work)
+            planned.slots.append(slot)
+            return
         collector = _Visitor(
-            visitor.number, visitor.day, visitor.arrival, [m % self.n_matters],
-            [self._issuance_min(visitor, slot)], visitor.patience,
+            visitor.number, visitor.day, visitor.arrival, [m % self.n_matters], [work],
+            visitor.patience,
         )  # fmt: skip
         collector.counts, collector.slots, collector.stage = visitor.counts, [slot], _ISSUE
-        self._come_back(collector, today + days, self._collect)
+        visitor.collecting[day] = collector
+        self._come_back(collector, day, self._collect)
 
     def _collect(self, collector: _Visitor) -> None:
         self._new_trip(collector)

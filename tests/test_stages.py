@@ -161,3 +161,27 @@ def test_kiosks_are_left_out_of_the_halls_staffed_windows():
     pools = out.pools.set_index(["replication", "pool"])
     busy = pools.xs("pool", level="pool")["utilization"]  # the one staffed pool
     np.testing.assert_allclose(out.kpis.set_index("replication")["utilization"], busy)
+
+
+def test_results_ready_for_the_same_day_are_collected_on_one_trip():
+    raw = _raw()
+    raw["matters"] = {
+        name: {"department": name, "share": 0.5, "service_min": {"dist": "fixed", "value": 3}}
+        for name in ("a", "b")
+    }
+    raw["demand"]["matters_per_visitor"] = {2: 1.0}
+    raw["windows"]["pool"]["serves"] = "all"
+    raw["backoffice"] = {"teams": {"a": 100, "b": 100}}
+    for name in ("a", "b"):
+        raw["matters"][name] |= {
+            "instant_share": 0.0,
+            "approval": {"steps": [{"department": name, "delay_days": 1,
+                                    "effort_hours": {"dist": "fixed", "value": 0}}],
+                         "promised_days": 3, "statutory_days": 5},
+        }  # fmt: skip
+    _with_issuance(raw, mail_share=0.0)
+    out = simulate_all(build(raw), SEED, 0)
+    collections = out.log[out.log["trip"] > 1]
+    assert len(collections) == out.log["visitor"].nunique()  # one trip for both results
+    assert (collections["n_matters"] == 2).all() and (collections["trip"] == 2).all()
+    np.testing.assert_allclose(collections["service_min"], 3.0)  # 1.5 min per result
