@@ -223,8 +223,8 @@ def _booking_kpis(per: pd.DataFrame, fully_served: pd.Series) -> dict[str, float
     served = fully_served.to_numpy()
     return {
         "booked_visitors": int(booked.sum()),
-        "booked_wait_mean_min": float(waits[served & booked].mean()),
-        "walk_in_wait_mean_min": float(waits[served & ~booked].mean()),
+        "booked_wait_mean_min": _wait_stats(waits[served & booked])["wait_mean_min"],
+        "walk_in_wait_mean_min": _wait_stats(waits[served & ~booked])["wait_mean_min"],
     }
 
 

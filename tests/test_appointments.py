@@ -85,3 +85,10 @@ def test_early_visitors_take_their_ticket_at_the_slot_late_ones_lose_it_after_gr
     assert len(walk_ins)
     share = stats.binomtest(len(walk_ins), len(log)).proportion_ci(0.99)
     assert share.low <= 0.5 * 0.5 <= share.high  # late, and more than 10 of 20 min late
+
+
+def test_booking_kpis_are_nan_not_an_error_when_nobody_walks_in():
+    raw = _booked(mmc_dict(6, 0.3, 5.0, opens_at="08:00", closes_at="18:00"), 1.0)
+    kpis = run(build(raw), reps=2, seed=1).kpis  # warnings are errors in this suite
+    assert (kpis["booked_visitors"] > 0).all()
+    assert kpis["walk_in_wait_mean_min"].isna().all()
