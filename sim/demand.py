@@ -1,8 +1,11 @@
-"""Draw one day's visitors: arrival times, the matters they bring, their work and patience.
+"""Draw one day's visitors: arrival times, the matters they bring, and their work.
 
-Everything a visitor brings is drawn here, up front and vectorised, from streams keyed by
-source, so two scenarios with the same demand see the same visitors however their windows
-are organised (common random numbers).
+What a visitor brings is drawn here, up front and vectorised, from uniforms keyed by what
+they are for (sim.streams): the day and the visitor's place in its arrivals, and the
+matter's name. Two scenarios with the same demand see the same visitors however their
+windows are organised, and editing one matter leaves the other visitors as they were.
+Draws needed only later (patience per queue visit, instant or back office, approval
+effort, returns, issuance) are made by the model with the same keys.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario import Scenario
+from sim.streams import Streams, name_key
 
 __all__ = ["KIOSK", "MAX_TRIPS", "ONLINE", "WINDOW", "DayVisitors", "arrival_times", "draw_day"]
 
@@ -20,28 +24,19 @@ WINDOW, KIOSK, ONLINE = 0, 1, 2  # channel codes
 
 @dataclass(frozen=True)
 class DayVisitors:
-    """Visitors of one day; row i is the i-th arrival. Matter slots beyond n_matters are -1."""
+    """Visitors of one day; row i is the i-th arrival (its key in sim.streams is (day, i)).
+    Matter slots beyond n_matters are -1."""
 
-    arrival_at: np.ndarray  # minutes since midnight, sorted
+    day: int
+    arrival_at: np.ndarray  # minutes since midnight, sorted (unless bookings moved them)
     matters: np.ndarray  # (n, k_max) matter indices in the order the visitor will take them
     n_matters: np.ndarray  # (n,)
     work_min: np.ndarray  # (n, k_max) specialist service time of each matter
-    patience_min: np.ndarray | None  # (n, k_max) patience at each queue visit; None: endless
-    # with a back office: (n, k_max) uniforms deciding instant vs back office per matter,
-    # and (n, k_max, steps, 2) uniforms for the effort and the delay of each approval step
-    instant_u: np.ndarray | None = None
-    effort_u: np.ndarray | None = None
-    # with incomplete materials possible: (n, k_max, MAX_TRIPS, 2) uniforms per matter and
-    # trip, [..., 0] deciding whether materials are incomplete, [..., 1] the return delay
-    returns_u: np.ndarray | None = None
     # with online or kiosk channels: (n, k_max) channel codes (WINDOW, KIOSK, ONLINE)
     channel: np.ndarray | None = None
     # with a guide desk: (n,) True for visitors who ask there first, and their time there
     consults: np.ndarray | None = None
     consult_min: np.ndarray | None = None
-    # with issuance windows: (n, k_max, 3) uniforms per matter: [..., 0] below mail_share
-    # means the result is sent, [..., 1] the collection delay, [..., 2] the issuance time
-    issuance_u: np.ndarray | None = None
     # with appointments: (n,) slot start of a visitor with a valid booking (NaN: walk-in,
     # arrival_at then the time they came) and True for no-shows (who never come)
     slot_at: np.ndarray | None = None
@@ -71,35 +66,42 @@ def arrival_times(
     return np.interp(u, knots_w, knots_t)
 
 
-def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVisitors:
+def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
+    """Day `day`'s visitors, a pure function of (scenario's demand, streams, day)."""
     cal, demand = scenario.calendar, scenario.demand
     arrival_at = arrival_times(
-        demand.profile_segments(cal.cutoff_at), demand.visitors_per_day, rngs["arrivals"]
+        demand.profile_segments(cal.cutoff_at),
+        demand.visitors_per_day,
+        streams.generator("arrivals", day),
     )
     n = len(arrival_at)
+    visitor = np.arange(n, dtype=np.int64)[:, None]
     matter_list = list(scenario.matters.values())
+    matter_keys = np.array([name_key(m) for m in scenario.matters], dtype=np.uint64)
     shares = np.array([m.share for m in matter_list])
     counts = np.array(sorted(demand.matters_per_visitor))
-    pmf = np.array([demand.matters_per_visitor[c] for c in counts])
-    k_max = int(counts.max())
-    rng_m = rngs["matters"]
-    pick = np.searchsorted(np.cumsum(pmf), rng_m.random(n) * pmf.sum(), "right")
+    cdf = np.cumsum([demand.matters_per_visitor[c] for c in counts])
+    u_count = streams.uniform("matter_count", day, visitor[:, 0])
+    pick = np.searchsorted(cdf / cdf[-1], u_count, "right")
     n_matters = counts[np.minimum(pick, len(counts) - 1)]
+    k_max = int(counts.max())
     # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys
-    # u^(1/share) are the visitor's matters, in the order they will be taken.
+    # u^(1/share) are the visitor's matters, in the order they will be taken; u is keyed
+    # by (visitor, matter name), so a matter added elsewhere leaves these keys alone.
     with np.errstate(divide="ignore"):  # a zero share gives a key of -inf: never drawn
-        keys = np.log(rng_m.random((n, len(matter_list)))) / shares
-    order = np.argsort(-keys, axis=1)[:, :k_max]
+        keys = np.log(streams.uniform("matters", day, visitor, matter_keys[None, :])) / shares
+    order = np.argsort(-keys, axis=1, kind="stable")[:, :k_max]
     slot = np.arange(k_max)
     matters = np.where(slot < n_matters[:, None], order, -1)
+    drawn_keys = matter_keys[np.maximum(matters, 0)]  # per (visitor, slot); -1 slots unused
     channel = None
     if any(m.online_share > 0 or m.kiosk_share > 0 for m in matter_list):
         # one uniform per matter: online below online_share, kiosk in the next kiosk_share
-        u = rngs["channel"].random((n, k_max))
+        u = streams.uniform("channel", day, visitor, drawn_keys)
         online = np.array([m.online_share for m in matter_list])[matters]
         kiosk = np.array([m.kiosk_share for m in matter_list])[matters]
         channel = np.where(u < online, ONLINE, np.where(u < online + kiosk, KIOSK, WINDOW))
-    u_work = rngs["service"].random((n, k_max))
+    u_work = streams.uniform("service", day, visitor, drawn_keys)
     work = np.full((n, k_max), np.nan)
     for index, matter in enumerate(matter_list):
         mask = matters == index
@@ -108,34 +110,23 @@ def draw_day(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> DayVis
             work[at_kiosk] = matter.kiosk_min.quantile(u_work[at_kiosk])
             mask &= channel != KIOSK
         work[mask] = matter.service_min.quantile(u_work[mask])
-    patience = None
-    if scenario.patience_min is not None:
-        patience = scenario.patience_min.quantile(rngs["patience"].random((n, k_max)))
-    instant_u = effort_u = None
-    if scenario.backoffice is not None:
-        steps = max(len(m.approval.steps) for m in matter_list if m.approval is not None)
-        instant_u = rngs["instant"].random((n, k_max))
-        effort_u = rngs["backoffice"].random((n, k_max, steps, 2))
-    returns_u = None
-    if any(m.incomplete_share > 0 for m in matter_list):
-        returns_u = rngs["returns"].random((n, k_max, MAX_TRIPS, 2))
     consults = consult_min = None
     if scenario.consultation is not None:
-        u = rngs["consultation"].random((n, 2))
+        u = streams.uniform("consultation", day, visitor, np.arange(2))
         consults = u[:, 0] < scenario.consultation.share
         consult_min = scenario.consultation.service_min.quantile(u[:, 1])
-    issuance_u = None
-    if scenario.issuance is not None:
-        issuance_u = rngs["issuance"].random((n, k_max, 3))
     slot_at = no_show = None
     if scenario.appointments is not None:
         booked_share = np.array([m.booked_share for m in matter_list])[matters[:, 0]]
         arrival_at, slot_at, no_show = _book(
-            scenario, arrival_at, booked_share, rngs["appointments"].random((n, 4))
+            scenario,
+            arrival_at,
+            booked_share,
+            streams.uniform("appointments", day, visitor, np.arange(4)),
         )
     return DayVisitors(
-        arrival_at, matters, n_matters, work, patience, instant_u, effort_u, returns_u,
-        channel, consults, consult_min, issuance_u, slot_at, no_show,
+        day, arrival_at, matters, n_matters, work, channel, consults, consult_min, slot_at,
+        no_show,
     )  # fmt: skip
 
 

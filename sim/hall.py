@@ -40,7 +40,7 @@ from sim.calendar import MINUTES_PER_DAY
 from sim.demand import KIOSK, MAX_TRIPS, ONLINE, draw_day
 from sim.records import OUTCOMES, STAGES, LogBuilder, case_frame, step_frame
 from sim.scenario import Scenario
-from sim.streams import streams
+from sim.streams import Streams, name_key
 
 __all__ = ["Simulated", "simulate", "simulate_all"]
 
@@ -53,15 +53,18 @@ _CONSULT, _ACCEPT, _ISSUE = range(len(STAGES))
 class _Pool:
     __slots__ = (
         "busy", "count", "dispatch", "dormant", "idle", "index", "name", "priority", "queues",
-        "rr", "segments", "speed", "stage", "waiting",
+        "rr", "segments", "speed", "stage", "takes_bookings", "waiting",
     )  # fmt: skip
 
     def __init__(
         self, index: int, name: str, count: int, speed: float, dispatch: str, stage: int,
-        booked_first: bool = False,
+        takes_bookings: bool = False, booked_first: bool = False,
     ):  # fmt: skip
         self.index, self.name, self.count, self.speed = index, name, count, speed
         self.stage = stage
+        # bookings are for acceptance at staffed windows; elsewhere a booked visitor's
+        # ticket is an ordinary one
+        self.takes_bookings = takes_bookings
         self.dispatch = dispatch
         n_queues = 1 if dispatch == "shared_queue" else count
         self.queues: list[deque[_Ticket]] = [deque() for _ in range(n_queues)]
@@ -133,8 +136,11 @@ class _Pool:
     def all_queues(self) -> list[deque[_Ticket]]:
         return self.queues + (self.priority or [])
 
-    def load_per_window(self) -> float:
-        return (sum(self.waiting) + sum(self.busy)) / self.count
+    def load_per_window(self, now: float) -> float:
+        """People waiting or served per window open now (no window open: endless)."""
+        open_windows = self.open_count(now)
+        load = sum(self.waiting) + sum(self.busy)
+        return load / open_windows if open_windows else math.inf
 
 
 class _Visitor:
@@ -143,23 +149,19 @@ class _Visitor:
     number of matters for a kiosk application."""
 
     __slots__ = ("arrival", "attempts", "booked", "collecting", "consult_min", "counts", "day",
-                 "effort",
-                 "instant",
-                 "issuance", "number", "patience", "pending", "remaining", "returns", "slots",
-                 "stage", "to_issue", "trip", "work", "work_by_slot")  # fmt: skip
+                 "key", "number", "pending", "remaining", "slots", "stage", "to_issue", "trip",
+                 "work", "work_by_slot")  # fmt: skip
 
-    def __init__(self, number, day, arrival, remaining, work, patience):
+    def __init__(self, number, key, day, arrival, remaining, work):
         self.number, self.day, self.arrival = number, day, arrival
-        self.remaining, self.work, self.patience = remaining, work, patience
+        self.key = key  # (first day, place in its arrivals): the key of its random draws
+        self.remaining, self.work = remaining, work
         self.slots = list(range(len(remaining)))  # each remaining matter's draw index
         self.counts = [0, 1]  # queue visits and trips so far, shared with collection trips
         self.trip = 1
         self.stage = _ACCEPT
         self.booked = False  # holds a valid booking (first trip only)
         self.consult_min = None  # time at the guide desk, when this visitor asks first
-        self.instant = self.effort = None  # back-office draws, when there is a back office
-        self.returns = None  # incomplete-materials draws, when matters can be incomplete
-        self.issuance = None  # per slot: (mail, collection delay, issuance time) uniforms
         self.collecting: dict[int, _Visitor] | None = None  # collection trips by day
         self.attempts: list[int] = []  # trips made so far for each matter slot
         self.pending: list[tuple[int, int]] = []  # (matter, slot) to bring back later
@@ -174,7 +176,7 @@ class _Ticket:
 
     def __init__(self, visitor, visit, pool, queue, label, service, ticket_at, matters, slots):
         self.visitor, self.visit, self.pool, self.queue = visitor, visit, pool, queue
-        self.booked = visitor.booked
+        self.booked = visitor.booked and pool.takes_bookings
         self.label, self.service, self.ticket_at = label, service, ticket_at
         self.matters, self.slots = matters, slots
         self.state = _WAITING
@@ -182,8 +184,8 @@ class _Ticket:
 
 
 class _Hall:
-    def __init__(self, scenario: Scenario, rngs: dict[str, np.random.Generator]):
-        self.scenario, self.rngs = scenario, rngs
+    def __init__(self, scenario: Scenario, streams: Streams):
+        self.scenario, self.streams = scenario, streams
         self.env = simpy.Environment()
         self.log = LogBuilder()
         self._add = self.log.rows.append
@@ -195,12 +197,25 @@ class _Hall:
                 p.speed_factor,
                 p.dispatch,
                 STAGES.index(p.stage),
-                scenario.appointments is not None and p.booked == "priority",
+                _takes_bookings(scenario, p),
+                _takes_bookings(scenario, p) and p.booked == "priority",
             )
             for i, (name, p) in enumerate(scenario.windows.items())
         ]
         pool_index = {p.name: p.index for p in self.pools}
         self.matter_ids = list(scenario.matters)
+        self.matter_keys = [name_key(m) for m in self.matter_ids]
+        # draws made one at a time, keyed by (visitor key, what for): see sim.streams
+        self._u_patience = streams.drawer("patience")
+        self._u_instant = streams.drawer("instant")
+        self._u_effort = streams.drawer("backoffice")
+        self._u_returns = streams.drawer("returns")
+        self._u_issuance = streams.drawer("issuance")
+        self.patience = scenario.patience_min
+        # approval steps are keyed by department and occurrence, not by position
+        self.step_keys = [
+            _step_keys(m.approval.steps) if m.approval else [] for m in scenario.matters.values()
+        ]
         self.n_matters = len(self.matter_ids)  # a kiosk application's code is matter + this
         self.departments = [m.department for m in scenario.matters.values()]
 
@@ -244,18 +259,14 @@ class _Hall:
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         env, number = self.env, 0
         for day in range(self.scenario.calendar.days):
-            v = draw_day(self.scenario, self.rngs)
+            v = draw_day(self.scenario, self.streams, day)
             base = day * MINUTES_PER_DAY
             matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
             work = v.work_min.tolist()
-            patience = None if v.patience_min is None else v.patience_min.tolist()
-            instant = None if v.instant_u is None else v.instant_u.tolist()
-            # large, rarely read draws stay arrays: a visitor keeps a view of its row
-            effort, returns = v.effort_u, v.returns_u
+            returns = any(m.incomplete_share > 0 for m in self.matter_specs)
             channel = None if v.channel is None else v.channel.tolist()
             consult = None if v.consults is None else v.consults.tolist()
             consult_min = None if v.consult_min is None else v.consult_min.tolist()
-            issuance = v.issuance_u
             arrival_at = v.arrival_at.tolist()
             order = range(len(arrival_at))
             slot_at = no_show = None
@@ -267,16 +278,9 @@ class _Hall:
                 if no_show is not None and no_show[i]:
                     continue
                 n = n_matters[i]
-                visitor = _Visitor(
-                    number + i, day, env.now, matters[i][:n], work[i][:n],
-                    None if patience is None else patience[i],
-                )  # fmt: skip
-                if instant is not None:
-                    visitor.instant, visitor.effort = instant[i], effort[i]
-                if returns is not None:
-                    visitor.returns, visitor.attempts = returns[i], [0] * n
-                if issuance is not None:
-                    visitor.issuance = issuance[i]
+                visitor = _Visitor(number + i, (day, i), day, env.now, matters[i][:n], work[i][:n])
+                if returns:
+                    visitor.attempts = [0] * n
                 if channel is not None and not self._apply_channels(visitor, channel[i]):
                     visitor.counts[1] = 0  # all done online: no trip (until a collection)
                     continue
@@ -323,11 +327,12 @@ class _Hall:
                 continue
             if lunch is not None:
                 tod = env.now % MINUTES_PER_DAY
-                if lunch[0] <= tod < lunch[1] and not (
-                    serve_holders and ticket.ticket_at < env.now - tod + lunch[0]
-                ):
-                    yield env.timeout(lunch[1] - tod)
-                    continue
+                if lunch[0] <= tod < lunch[1]:
+                    holders = serve_holders and _holders(pool, qi, env.now - tod + lunch[0])
+                    if not holders:
+                        yield env.timeout(lunch[1] - tod)
+                        continue
+                    queue, ticket = holders, holders[0]
             queue.popleft()
             pool.waiting[qi] -= 1
             ticket.state, ticket.window = _IN_SERVICE, w
@@ -337,9 +342,7 @@ class _Hall:
             pool.busy[w] = False
             ticket.state = _GONE
             accepting = pool.stage == _ACCEPT
-            incomplete = (
-                self._incomplete(ticket) if accepting and ticket.visitor.returns is not None else ()
-            )
+            incomplete = self._incomplete(ticket) if accepting and ticket.visitor.attempts else ()
             self._record(ticket, start, env.now, _SERVED, len(incomplete))
             if accepting and self.follow_up:
                 self._accepted(ticket, incomplete)
@@ -355,7 +358,7 @@ class _Hall:
         best_key, best = None, None
         for pi in frozenset().union(*(eligible[m] for m in matters)):
             pool = self.pools[pi]
-            key = (-sum(pi in eligible[m] for m in matters), pool.load_per_window(), pi)
+            key = (-sum(pi in eligible[m] for m in matters), pool.load_per_window(self.env.now), pi)
             if best_key is None or key < best_key:
                 best_key, best = key, pool
         assert best is not None
@@ -413,10 +416,11 @@ class _Hall:
             visitor.remaining = [m for k, m in enumerate(matters) if k not in here]
             visitor.work = [w for k, w in enumerate(visitor.work) if k not in here]
             visitor.slots = [s for k, s in enumerate(visitor.slots) if k not in here]
-        counts, patience = visitor.counts, visitor.patience
-        if patience is not None:
-            patience = patience[counts[0] % len(patience)]
+        counts = visitor.counts
         counts[0] += 1
+        patience = None
+        if self.patience is not None:  # drawn for this queue visit
+            patience = float(self.patience.quantile(self._u_patience(*visitor.key, counts[0])))
         env = self.env
         ticket = _Ticket(visitor, counts[0], pool, 0, label, service, env.now, group, slots)
         if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
@@ -466,7 +470,8 @@ class _Hall:
                 spec.incomplete_share > 0
                 and not spec.accept_with_deficiencies
                 and attempt < MAX_TRIPS - 1
-                and visitor.returns[slot][attempt][0] < spec.incomplete_share
+                and self._u_returns(*visitor.key, self.matter_keys[m % self.n_matters], attempt, 0)
+                < spec.incomplete_share
             ):
                 found.append(slot)
                 visitor.pending.append((m, slot))
@@ -475,8 +480,9 @@ class _Hall:
     def _plan_return(self, visitor: _Visitor) -> None:
         """Come back a whole number of working days later, at the same time of day."""
         m, slot = visitor.pending[0]
-        u = visitor.returns[slot][visitor.attempts[slot] - 1][1]
-        spec = self.matter_specs[m % self.n_matters]
+        m %= self.n_matters
+        u = self._u_returns(*visitor.key, self.matter_keys[m], visitor.attempts[slot] - 1, 1)
+        spec = self.matter_specs[m]
         days = max(1, math.ceil(float(spec.return_after_days.quantile(u))))
         self._come_back(visitor, visitor.day + days, self._return)
 
@@ -512,37 +518,42 @@ class _Hall:
                 continue
             instant = not self._open_case_unless_instant(visitor, m, slot)
             if instant and self.instant_to_issuance:
-                visitor.to_issue.append((m, slot, self._issuance_min(visitor, slot)))
+                visitor.to_issue.append((m, slot, self._issuance_min(visitor, m)))
 
     def _open_case_unless_instant(self, visitor: _Visitor, m: int, slot: int) -> bool:
         """An accepted application goes to the back office unless it is instant; True if
         it went. With issuance windows, its result is then mailed or collected."""
-        spec = self.matter_specs[m % self.n_matters]
+        m %= self.n_matters
+        spec, key = self.matter_specs[m], self.matter_keys[m]
         if (
             self.backoffice is None
             or spec.approval is None
-            or visitor.instant[slot] < spec.instant_share
+            or self._u_instant(*visitor.key, key) < spec.instant_share
         ):
             return False
         on_done = None
-        if self.issuance is not None and visitor.issuance[slot][0] >= self.issuance.mail_share:
+        if (
+            self.issuance is not None
+            and self._u_issuance(*visitor.key, key, 0) >= self.issuance.mail_share
+        ):
             on_done = lambda: self._plan_collection(visitor, m, slot)  # noqa: E731
-        self.backoffice.open_case(
-            visitor.number, m % self.n_matters, spec.approval, visitor.effort[slot], on_done
-        )
+        draw, at = self._u_effort, (*visitor.key, key)
+        uniforms = [(draw(*at, *step, 0), draw(*at, *step, 1)) for step in self.step_keys[m]]
+        self.backoffice.open_case(visitor.number, m, spec.approval, uniforms, on_done)
         return True
 
-    def _issuance_min(self, visitor: _Visitor, slot: int) -> float:
-        return float(self.issuance.service_min.quantile(visitor.issuance[slot][2]))
+    def _issuance_min(self, visitor: _Visitor, m: int) -> float:
+        key = self.matter_keys[m % self.n_matters]
+        return float(self.issuance.service_min.quantile(self._u_issuance(*visitor.key, key, 2)))
 
     def _plan_collection(self, visitor: _Visitor, m: int, slot: int) -> None:
         """The result is ready: the applicant comes to an issuance window for it, a
         whole number of working days later, on a trip of its own; results to collect on
         the same day are collected on one trip."""
-        u = visitor.issuance[slot][1]
+        u = self._u_issuance(*visitor.key, self.matter_keys[m % self.n_matters], 1)
         days = max(1, math.ceil(float(self.issuance.collect_after_days.quantile(u))))
         day = int(self.env.now // MINUTES_PER_DAY) + days  # always a later day than today
-        work = self._issuance_min(visitor, slot)
+        work = self._issuance_min(visitor, m)
         if visitor.collecting is None:
             visitor.collecting = {}
         planned = visitor.collecting.get(day)  # not come yet: it is still a later day
@@ -552,9 +563,8 @@ class _Hall:
             planned.slots.append(slot)
             return
         collector = _Visitor(
-            visitor.number, visitor.day, visitor.arrival, [m % self.n_matters], [work],
-            visitor.patience,
-        )  # fmt: skip
+            visitor.number, visitor.key, visitor.day, visitor.arrival, [m % self.n_matters], [work]
+        )
         collector.counts, collector.slots, collector.stage = visitor.counts, [slot], _ISSUE
         visitor.collecting[day] = collector
         self._come_back(collector, day, self._collect)
@@ -600,6 +610,34 @@ class _Hall:
         self.env.run()
 
 
+def _holders(pool: _Pool, qi: int, lunch_at: float) -> deque[_Ticket] | None:
+    """During lunch: the queue whose next live ticket was taken before lunch began
+    (booked first), or None. Queues are in ticket order (a hand-over from a window going
+    off duty appends its older tickets), so the heads tell."""
+    for queue in (pool.priority[qi] if pool.priority else (), pool.queues[qi]):
+        while queue and queue[0].state != _WAITING:
+            queue.popleft()
+        if queue and queue[0].ticket_at < lunch_at:
+            return queue
+    return None
+
+
+def _takes_bookings(scenario: Scenario, pool) -> bool:
+    """Bookings are for acceptance at staffed windows (pools' `booked` rule applies there)."""
+    at_windows = pool.stage == "acceptance" and pool.channel == "window"
+    return scenario.appointments is not None and at_windows
+
+
+def _step_keys(steps) -> list[tuple[int, int]]:
+    """(department, occurrence) of each approval step: what its draws are keyed by."""
+    seen: dict[str, int] = {}
+    keys = []
+    for step in steps:
+        seen[step.department] = seen.get(step.department, -1) + 1
+        keys.append((name_key(step.department), seen[step.department]))
+    return keys
+
+
 @dataclass(frozen=True)
 class Simulated:
     """What one replication recorded: the event log, and the case and step logs of the
@@ -613,7 +651,7 @@ class Simulated:
 
 def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
     """Run one replication of a scenario; return every log it recorded."""
-    hall = _Hall(scenario, streams(seed, replication))
+    hall = _Hall(scenario, Streams(seed, replication))
     hall.run()
     log = hall.log.to_frame(
         scenario.name,

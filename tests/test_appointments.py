@@ -8,6 +8,7 @@ from scipy import stats
 
 from sim import run, simulate_replications, theory
 from sim.hall import simulate_all
+from sim.metrics import overlap
 from tests.helpers import build, mmc_dict, t_interval
 
 WARMUP_MIN = 240
@@ -92,3 +93,49 @@ def test_booking_kpis_are_nan_not_an_error_when_nobody_walks_in():
     kpis = run(build(raw), reps=2, seed=1).kpis  # warnings are errors in this suite
     assert (kpis["booked_visitors"] > 0).all()
     assert kpis["walk_in_wait_mean_min"].isna().all()
+
+
+def test_bookings_give_no_priority_at_the_guide_desk_or_issuance():
+    """A booking is for acceptance: at the guide desk and the issuance window booked
+    visitors queue with everyone, in ticket order (one window, one shared queue)."""
+    raw = mmc_dict(3, 0.3, 8.0, opens_at="08:00", closes_at="18:00", days=2)
+    _booked(raw, 0.5, slot_min=30)
+    raw["consultation"] = {"share": 1.0, "service_min": {"dist": "exponential", "mean": 3}}
+    raw["issuance"] = {"service_min": {"dist": "exponential", "mean": 3}}
+    raw["windows"] |= {
+        "guide": {"count": 1, "serves": "all", "stage": "consultation"},
+        "issue": {"count": 1, "serves": "all", "stage": "issuance"},
+    }
+    log = simulate_replications(build(raw), 3, seed=5)
+    served = log[log["outcome"] == "served"]
+    for stage in ("consultation", "issuance"):
+        visits = served[served["stage"] == stage]
+        assert len(visits) > 500 and not visits["booked"].any()
+        for _, day in visits.groupby(["replication", "day"]):
+            order = day.sort_values("start_at")["ticket_at"].to_numpy()
+            assert (np.diff(order) >= 0).all(), f"{stage}: served out of ticket order"
+    accepted = served[served["stage"] == "acceptance"]
+    assert accepted["booked"].mean() > 0.3  # bookings still count where they apply
+
+
+def test_lunch_serves_morning_walk_ins_although_a_booked_ticket_came_during_lunch():
+    """With `serve_ticket_holders`, everyone holding a ticket from before lunch is
+    served during lunch, even when a booked ticket issued at lunch sits at the head of
+    the priority queue."""
+    raw = mmc_dict(1, 0.12, 5.0, opens_at="08:00", closes_at="17:00", days=10)
+    raw["calendar"]["lunch"] = {
+        "starts_at": "12:00", "ends_at": "13:00", "at_start": "serve_ticket_holders"
+    }  # fmt: skip
+    raw["demand"]["arrival_profile"] = {"08:00": 1, "11:00": 6, "12:00": 1, "13:00": 1}
+    _booked(raw, 0.5, slot_min=30)
+    log = simulate_replications(build(raw), 5, seed=2)
+    served = log[log["outcome"] == "served"]
+    lunch_booked = served[served["booked"] & served["ticket_at"].between(720, 780)]
+    assert len(lunch_booked) > 10  # the situation arises
+    holders = served[served["ticket_at"] < 720]
+    # a holder served after lunch means the window spent all of lunch serving
+    # (one window): its services cover 12:00-13:00
+    for (rep, day), _late in holders[holders["start_at"] >= 780].groupby(["replication", "day"]):
+        today = served[(served["replication"] == rep) & (served["day"] == day)]
+        busy = overlap(today["start_at"].to_numpy(), today["end_at"].to_numpy(), 720, 780).sum()
+        assert busy > 60 - 1e-6, (rep, day, busy)

@@ -7,7 +7,7 @@ from scipy import stats
 
 from sim import load_scenario
 from sim.demand import arrival_times, draw_day
-from sim.streams import streams
+from sim.streams import Streams
 from tests.helpers import ROOT
 
 SEGMENTS = [(480, 540, 12.0), (540, 600, 16.0), (600, 720, 20.0), (720, 870, 0.0), (870, 1020, 9.0)]
@@ -41,8 +41,8 @@ def test_arrivals_are_uniform_within_a_segment_and_daily_counts_are_poisson():
 
 def test_matter_mix_and_count_per_visitor_match_the_scenario():
     scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-department.yaml")
-    rngs = streams(3, 0)
-    days = [draw_day(scenario, rngs) for _ in range(20)]
+    streams = Streams(3, 0)
+    days = [draw_day(scenario, streams, day) for day in range(20)]
     n_matters = np.concatenate([d.n_matters for d in days])
     pmf = scenario.demand.matters_per_visitor
     observed = np.array([(n_matters == k).sum() for k in sorted(pmf)])
@@ -65,7 +65,7 @@ def test_the_model_admits_exactly_the_drawn_arrivals_at_their_times():
 
     scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-department.yaml")
     log = simulate(scenario, 8, 0)
-    drawn = draw_day(scenario, streams(8, 0)).arrival_at
+    drawn = draw_day(scenario, Streams(8, 0), 0).arrival_at
     first = log[log["visit"] == 1].sort_values("visitor")["arrival_at"].to_numpy()
     np.testing.assert_allclose(first, drawn)
     hours = np.histogram(first, bins=np.arange(480, 1021, 60))[0]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sim import Capacity, hourly_table
 from sim.demand import draw_day
 from sim.hall import simulate_all
-from sim.streams import streams
+from sim.streams import Streams
 from tests.helpers import build
 
 DISPATCH = ["shared_queue", "shortest_queue", "round_robin"]
@@ -140,8 +140,8 @@ def test_event_log_invariants(case):
     scenario, seed = case
     out = simulate_all(scenario, seed, 0)
     log, online = out.log, out.online
-    rngs = streams(seed, 0)
-    arrivals = [draw_day(scenario, rngs) for _ in range(scenario.calendar.days)]
+    streams = Streams(seed, 0)
+    arrivals = [draw_day(scenario, streams, day) for day in range(scenario.calendar.days)]
 
     # every arrival is accounted for exactly once (in the hall, online, or both), with
     # all its matters unless it left
