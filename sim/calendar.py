@@ -14,12 +14,13 @@ from typing import Annotated, Literal
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
     model_validator,
 )
+
+from sim.fields import FROZEN_CONFIG, Count
 
 __all__ = [
     "MINUTES_PER_DAY",
@@ -72,7 +73,7 @@ TimeOfDay = Annotated[
 class Lunch(BaseModel):
     """Windows stop calling new tickets during lunch; a service under way is finished."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = FROZEN_CONFIG
     starts_at: TimeOfDay
     ends_at: TimeOfDay
     at_start: Literal["pause", "serve_ticket_holders"] = Field(
@@ -87,14 +88,16 @@ class Lunch(BaseModel):
 class Calendar(BaseModel):
     """When the hall serves. Arrivals come between opening and the ticket cut-off."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = FROZEN_CONFIG
     opens_at: TimeOfDay
     closes_at: TimeOfDay
     lunch: Lunch | None = None
     ticket_cutoff_at: TimeOfDay | None = Field(
         default=None, description="last ticket of the day; defaults to closes_at"
     )
-    days: int = Field(default=1, ge=1, description="working days simulated per replication")
+    days: Count = Field(
+        default=1, ge=1, le=10_000, description="working days simulated per replication"
+    )
     start_date: dt.date = Field(
         default=dt.date(2021, 3, 1),
         description="date of the first simulated day (moved forward to a working day)",

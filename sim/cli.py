@@ -17,13 +17,13 @@ import pandas as pd
 
 from sim.compare import compare
 from sim.errors import ResultsExistError, ScenarioError
-from sim.executors import Executor, make_executor
+from sim.executors import Executor, ExecutorError, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
+from sim.folders import check_destination, clean_debris
 from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.regress import check, measure
 from sim.report import (
-    check_destination,
     write_comparison,
     write_results,
     write_sizing,
@@ -72,6 +72,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError("must be a whole number from 0 to 2^63 - 1")
+    return value
+
+
 def _reps(text: str) -> int | str:
     return "auto" if text == "auto" else _positive_int(text)
 
@@ -91,7 +101,7 @@ def _execution_options(parser: argparse.ArgumentParser, reps_default: int, reps_
         "--reps", type=reps_type or _positive_int, default=reps_default,
         help=f"replications ({reps_default})",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help="random seed (>= 0)")
     parser.add_argument(
         "--jobs", type=_positive_int, default=os.cpu_count() or 1,
         help="local worker processes (default: all cores)",
@@ -208,6 +218,8 @@ def _executor(args: argparse.Namespace) -> Executor:
 def _out(args: argparse.Namespace, default: str) -> Path:
     out = args.out or Path("results") / default
     check_destination(out, args.force)
+    for debris in clean_debris(out.parent):
+        print(f"hallsim: removed {debris}, left by an interrupted run", file=sys.stderr)
     return out
 
 
@@ -413,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, ResultsExistError, UsageError) as exc:
+    except (ScenarioError, ResultsExistError, UsageError, ExecutorError) as exc:
         print(f"hallsim: error: {exc}", file=sys.stderr)
         return 2
     except TargetUnreachable as exc:

@@ -13,10 +13,17 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from scipy import special
 
+from sim.fields import FROZEN_CONFIG, Number
+
+# A coefficient of variation above this is a typo, and beyond it the quantiles of a
+# lognormal overflow (cv 1e6 gives service times of 1e12 minutes).
+MAX_CV = 20.0
+
 __all__ = [
+    "MAX_CV",
     "Distribution",
     "Empirical",
     "Exponential",
@@ -29,7 +36,7 @@ __all__ = [
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = FROZEN_CONFIG
 
     def quantile(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -46,7 +53,7 @@ class Fixed(_Spec):
     """Always the same value."""
 
     dist: Literal["fixed"]
-    value: float = Field(ge=0)
+    value: Number = Field(ge=0)
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), self.value, dtype=float)
@@ -60,7 +67,7 @@ class Exponential(_Spec):
     """Memoryless; the M in M/M/c."""
 
     dist: Literal["exponential"]
-    mean_value: float = Field(gt=0, alias="mean")
+    mean_value: Number = Field(gt=0, alias="mean")
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         return -self.mean_value * np.log1p(-np.asarray(u))
@@ -74,8 +81,8 @@ class Gamma(_Spec):
     """Gamma by mean and coefficient of variation (shape = 1/cv²)."""
 
     dist: Literal["gamma"]
-    mean_value: float = Field(gt=0, alias="mean")
-    cv: float = Field(gt=0)
+    mean_value: Number = Field(gt=0, alias="mean")
+    cv: Number = Field(gt=0, le=MAX_CV)
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         shape = 1.0 / self.cv**2
@@ -90,8 +97,8 @@ class LogNormal(_Spec):
     """Lognormal by mean and coefficient of variation: service times with a long right tail."""
 
     dist: Literal["lognormal"]
-    mean_value: float = Field(gt=0, alias="mean")
-    cv: float = Field(gt=0)
+    mean_value: Number = Field(gt=0, alias="mean")
+    cv: Number = Field(gt=0, le=MAX_CV)
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         sigma = math.sqrt(math.log1p(self.cv**2))
@@ -107,9 +114,9 @@ class Triangular(_Spec):
     """Min / most likely / max: what a supervisor can tell you without data."""
 
     dist: Literal["triangular"]
-    min: float = Field(ge=0)
-    mode: float = Field(ge=0)
-    max: float = Field(ge=0)
+    min: Number = Field(ge=0)
+    mode: Number = Field(ge=0)
+    max: Number = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -134,8 +141,8 @@ class Uniform(_Spec):
     """Equally likely anywhere between min and max."""
 
     dist: Literal["uniform"]
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
+    min: Number = Field(ge=0)
+    max: Number = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -155,7 +162,7 @@ class Empirical(_Spec):
     """Resample observed values (e.g. service times read off a ticket log)."""
 
     dist: Literal["empirical"]
-    values: tuple[float, ...] = Field(min_length=1)
+    values: tuple[Number, ...] = Field(min_length=1, max_length=1_000_000)
 
     @model_validator(mode="after")
     def _non_negative(self) -> Empirical:

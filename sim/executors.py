@@ -8,11 +8,21 @@ wall time changes. Results always come back in task order.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "make_executor"]
+__all__ = ["DaskExecutor", "Executor", "ExecutorError", "LocalExecutor", "make_executor"]
+
+CONNECT_TIMEOUT_S = 10
+
+
+class ExecutorError(Exception):
+    """The executor asked for cannot be used (a user can fix it: say how)."""
 
 
 class Executor:
@@ -35,14 +45,33 @@ class Executor:
         self.close()
 
 
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent (which stops the workers itself), and
+    exit as soon as the parent is gone, even killed with SIGKILL (no orphans)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="hallsim-parent-watch").start()
+
+
 class LocalExecutor(Executor):
-    """A pool of worker processes on this machine (forked, so start-up is cheap)."""
+    """A pool of worker processes on this machine (forked, so start-up is cheap).
+
+    Workers die with their parent, and an interrupted or failed run stops them at once
+    instead of waiting for their tasks to finish."""
 
     def __init__(self, jobs: int):
         self.jobs = jobs
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )  # fmt: skip
 
     def imap(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
         futures = [self._pool.submit(fn, *task) for task in tasks]
@@ -56,6 +85,15 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
 
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # interrupted or failed: do not wait for the tasks under way
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
 
 class DaskExecutor(Executor):
     """Tasks on an existing Dask cluster (needs the optional `distributed` package)."""
@@ -64,11 +102,21 @@ class DaskExecutor(Executor):
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise RuntimeError(
+            raise ExecutorError(
                 "the Dask executor needs the 'distributed' package: pip install 'hallsim[dask]'"
             ) from exc
         self._own_client = not hasattr(scheduler, "submit")
-        self._client = Client(scheduler) if self._own_client else scheduler
+        if self._own_client:
+            try:
+                self._client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, ValueError, TypeError) as exc:  # refused, timed out, garbled
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise ExecutorError(
+                    f"cannot reach the Dask scheduler at {scheduler!r} within "
+                    f"{CONNECT_TIMEOUT_S} s ({reason}); give its address as tcp://HOST:PORT"
+                ) from None
+        else:
+            self._client = scheduler
         self.jobs = max(1, sum(self._client.nthreads().values()))
 
     def imap(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:

@@ -50,19 +50,93 @@ _Loader.add_constructor(
     "!replace", lambda loader, node: _Replace(loader.construct_mapping(node, deep=True))
 )
 
+MAX_FILE_BYTES = 5_000_000  # a scenario is a few kilobytes; empirical samples fit in this
+MAX_NODES = 1_000_000  # values after expanding aliases (an alias bomb has billions)
+MAX_DEPTH = 50  # mappings in mappings; a scenario needs about 6
+MAX_EXTENDS = 20  # files in an `extends:` chain
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+
+def _no_duplicate_keys(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    """A mapping whose keys are all different: YAML would keep the last silently."""
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        try:
+            first = seen.setdefault(key, line)
+        except TypeError:  # an unhashable key: the constructor says so
+            continue
+        if first != line:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark
+            )
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.construct_mapping = _no_duplicate_keys  # type: ignore[method-assign]
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a BOM), UTF-16 with a BOM, or GBK/GB18030
+    (Chinese Windows); refuse anything else, and anything that is not a plain file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            what = "a folder" if path.is_dir() else "not a plain file"
+            raise ScenarioError(path, "", f"cannot read file ({what})")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(path, "", f"cannot read file ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(path, "", f"file larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for encoding in ["utf-16"] if utf16 else ["utf-8-sig", "gb18030"]:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+            break  # control characters: binary data, whatever it decoded as
+        return text
+    raise ScenarioError(path, "", "not a text file in UTF-8, UTF-16 or GBK (save it as UTF-8)")
+
+
+def _size(node: yaml.Node, depth: int, memo: dict[int, int]) -> int:
+    """Values a composed YAML document expands to (an alias counts each time it is
+    used), refusing documents nested deeper than MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        total += sum(_size(k, depth + 1, memo) + _size(v, depth + 1, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total += sum(_size(v, depth + 1, memo) for v in node.value)
+    memo[id(node)] = total = min(total, MAX_NODES + 1)
+    return total
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    loader = _Loader(_read_text(path))
     try:
-        data = yaml.load(text, Loader=_Loader)
+        node = loader.get_single_node()
+        if node is not None and _size(node, 0, {}) > MAX_NODES:
+            raise ScenarioError(
+                path, "", f"YAML expands to more than {MAX_NODES:,} values (an alias bomb?)"
+            )
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(path, "", f"malformed YAML: {where}{problem}") from None
+    except (ValueError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise ScenarioError(path, "", f"malformed YAML: {message}") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ScenarioError(path, "", "must be a YAML mapping of fields")
     return data
@@ -125,6 +199,10 @@ def resolve_file(
         current = current.parent / parent
         if not current.exists():
             raise ScenarioError(chain[-1], "extends", f"file not found: {parent}")
+        if not current.is_file():
+            raise ScenarioError(chain[-1], "extends", f"not a scenario file: {parent}")
+        if len(chain) >= MAX_EXTENDS:
+            raise ScenarioError(path, "extends", f"more than {MAX_EXTENDS} files extend each other")
     merged: dict[str, Any] = {}
     for file in reversed(chain):
         data = _read_yaml(file)

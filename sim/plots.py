@@ -1,17 +1,56 @@
-"""Plots: (data, ax=None) -> Axes. No file writing here (that is sim.report's job)."""
+"""Plots: (data, ax=None) -> Axes. No file writing here (that is sim.report's job).
+
+Without `ax`, a figure is made with pyplot, so it shows in Jupyter like any other; the
+backend is never touched (sim.report draws on figures of its own, outside pyplot).
+"""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless by default; notebooks set their own backend first
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-__all__ = ["queue_by_hour", "utilization_by_pool", "wait_distribution"]
+__all__ = ["figure_fonts", "queue_by_hour", "utilization_by_pool", "wait_distribution"]
+
+# fonts with Chinese glyphs, in order of preference (Linux, Windows, macOS)
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
+    "Noto Sans CJK JP", "Noto Sans CJK TC",
+)  # fmt: skip
+
+
+@contextmanager
+def figure_fonts() -> Iterator[None]:
+    """Figures drawn inside use a Chinese font for names where one is installed (Latin
+    text keeps the default); the caller's settings are restored afterwards. Without
+    one, a single warning says how to install it instead of one per missing glyph."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    cjk = [name for name in CJK_FONTS if name in installed]
+    family = [*plt.rcParams["font.family"], *cjk]  # CJK glyphs fall back to these
+    with warnings.catch_warnings(), plt.rc_context({"font.family": family}):
+        if not cjk:
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+            _warn_no_cjk_font()
+        yield
+
+
+@lru_cache(maxsize=1)
+def _warn_no_cjk_font() -> None:
+    print(
+        "hallsim: note: no Chinese font found, Chinese names show as boxes in PNG figures; "
+        "install Noto Sans CJK (Debian/Ubuntu: apt install fonts-noto-cjk)",
+        file=sys.stderr,
+    )
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -89,9 +128,14 @@ def sweep_kpis(
     table: pd.DataFrame,
     settings: list[str],
     kpis: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "service_level", "utilization"),
+    fig: Figure | None = None,
 ) -> Axes:
     """Headline KPIs against the first varied setting (one line per other combination)."""
-    fig, axes = plt.subplots(1, len(kpis), figsize=(4 * len(kpis), 3.8))
+    if fig is None:
+        fig = plt.figure(figsize=(4 * len(kpis), 3.8))
+    else:
+        fig.set_size_inches(4 * len(kpis), 3.8)
+    axes = fig.subplots(1, len(kpis))
     x, others = settings[0], settings[1:]
     for ax, kpi in zip(axes, kpis, strict=True):
         rows = table[table["kpi"] == kpi]

@@ -13,30 +13,24 @@ import hashlib
 import html
 import io
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
+from matplotlib.figure import Figure
 
 from sim import plots
 from sim.compare import Comparison
-from sim.errors import ResultsExistError
 from sim.experiment import RunResult
+from sim.folders import staged
 from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
 from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
 
 __all__ = [
-    "check_destination",
     "scenario_hash",
     "write_comparison",
     "write_results",
@@ -60,35 +54,6 @@ def scenario_dict(scenario: Scenario) -> dict:
 def scenario_hash(scenario: Scenario) -> str:
     canonical = json.dumps(scenario_dict(scenario), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def check_destination(out: Path, force: bool) -> None:
-    """Refuse early, before any simulation, to overwrite results without `force`."""
-    if out.exists() and not force:
-        raise ResultsExistError(
-            f"{out} already holds results; pass --force to replace them or --out elsewhere"
-        )
-
-
-@contextmanager
-def _staged(out: Path, force: bool) -> Iterator[Path]:
-    """A staging folder that replaces `out` only if the block completes."""
-    out = Path(out)
-    check_destination(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        yield staging
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 # -- figures and HTML -------------------------------------------------------------------
@@ -146,13 +111,22 @@ class _Page:
         )
 
 
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    """A CSV with a UTF-8 byte-order mark: Excel on Chinese Windows reads it as UTF-8."""
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+
+
 def _png(ax) -> bytes:
     fig = ax.figure
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
     return buffer.getvalue()
+
+
+def _ax():
+    """Axes on a figure outside pyplot: no backend, no window, nothing left open."""
+    return Figure(figsize=(8, 4.5)).subplots()
 
 
 def _save_figures(folder: Path, page: _Page, figures: dict[str, tuple[Any, str]]) -> None:
@@ -182,7 +156,10 @@ def _scenario_sections(page: _Page, scenario: Scenario) -> None:
 
 def _manifest(folder: Path, **fields: Any) -> None:
     fields = {"hallsim_version": _version(), **fields}
-    fields["files"] = [*sorted(p.name for p in folder.iterdir()), "manifest.json"]
+    fields["files"] = [
+        *sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        "manifest.json",
+    ]
     (folder / "manifest.json").write_text(json.dumps(fields, indent=2, default=str) + "\n")
 
 
@@ -196,21 +173,21 @@ def write_results(
     result: RunResult, out: Path, force: bool = False, wall_time_s: float = 0.0, note: str = ""
 ) -> Path:
     """Write the results folder of one run atomically; return its path."""
-    with _staged(out, force) as folder:
-        result.summary.to_csv(folder / "summary.csv", index=False)
-        result.kpis.to_csv(folder / "replications.csv", index=False)
-        result.pools_summary.to_csv(folder / "pools.csv", index=False)
-        result.matters_summary.to_csv(folder / "matters.csv", index=False)
-        result.hourly_summary.to_csv(folder / "hourly.csv", index=False)
+    with staged(out, force) as folder:
+        _csv(result.summary, folder / "summary.csv")
+        _csv(result.kpis, folder / "replications.csv")
+        _csv(result.pools_summary, folder / "pools.csv")
+        _csv(result.matters_summary, folder / "matters.csv")
+        _csv(result.hourly_summary, folder / "hourly.csv")
         result.log.to_parquet(folder / "events.parquet", index=False)
-        result.case_summary.to_csv(folder / "cases_summary.csv", index=False)
+        _csv(result.case_summary, folder / "cases_summary.csv")
         if not result.case_matters.empty:
-            result.case_matters_summary.to_csv(folder / "cases_by_matter.csv", index=False)
+            _csv(result.case_matters_summary, folder / "cases_by_matter.csv")
         if not result.cases.empty:
             result.cases.to_parquet(folder / "cases.parquet", index=False)
             result.steps.to_parquet(folder / "steps.parquet", index=False)
-            result.teams_summary.to_csv(folder / "teams.csv", index=False)
-            result.backlog_summary.to_csv(folder / "backlog.csv", index=False)
+            _csv(result.teams_summary, folder / "teams.csv")
+            _csv(result.backlog_summary, folder / "backlog.csv")
         page = _Page(f"hallsim run: {result.scenario.name}")
         page.text(
             f"{result.replications} replications, seed {result.seed}. Means with 95% "
@@ -230,21 +207,25 @@ def write_results(
             teams = result.teams_summary
             page.table(teams.pivot(index="team", columns="kpi", values="mean").reset_index())
         page.heading("Figures")
-        _save_figures(
-            folder,
-            page,
-            {
-                "wait_distribution.png": (plots.wait_distribution(result.log), "Waits per visit"),
-                "queue_by_hour.png": (
-                    plots.queue_by_hour(result.hourly_summary),
-                    "People waiting through the day (time-weighted), by pool",
-                ),
-                "utilization_by_pool.png": (
-                    plots.utilization_by_pool(result.pools_summary),
-                    "Utilization of each pool's windows",
-                ),
-            },
-        )
+        with plots.figure_fonts():
+            _save_figures(
+                folder,
+                page,
+                {
+                    "wait_distribution.png": (
+                        plots.wait_distribution(result.log, ax=_ax()),
+                        "Waits per visit",
+                    ),
+                    "queue_by_hour.png": (
+                        plots.queue_by_hour(result.hourly_summary, ax=_ax()),
+                        "People waiting through the day (time-weighted), by pool",
+                    ),
+                    "utilization_by_pool.png": (
+                        plots.utilization_by_pool(result.pools_summary, ax=_ax()),
+                        "Utilization of each pool's windows",
+                    ),
+                },
+            )
         page.heading("By pool (per visit)")
         pools = result.pools_summary
         page.table(pools[pools["kpi"].isin(["visits", "wait_mean_min", "wait_p90_min",
@@ -269,17 +250,15 @@ def write_results(
 def write_comparison(
     comparison: Comparison, out: Path, force: bool = False, wall_time_s: float = 0.0
 ) -> Path:
-    with _staged(out, force) as folder:
-        comparison.overall.to_csv(folder / "compare.csv", index=False)
-        comparison.by_matter.to_csv(folder / "compare_matters.csv", index=False)
-        comparison.by_pool.to_csv(folder / "compare_pools.csv", index=False)
-        comparison.by_hour.to_csv(folder / "compare_hourly.csv", index=False)
-        comparison.cases.to_csv(folder / "compare_cases.csv", index=False)
+    with staged(out, force) as folder:
+        _csv(comparison.overall, folder / "compare.csv")
+        _csv(comparison.by_matter, folder / "compare_matters.csv")
+        _csv(comparison.by_pool, folder / "compare_pools.csv")
+        _csv(comparison.by_hour, folder / "compare_hourly.csv")
+        _csv(comparison.cases, folder / "compare_cases.csv")
         if not comparison.cases_by_matter.empty:
-            comparison.cases_by_matter.to_csv(folder / "compare_cases_matters.csv", index=False)
-        pd.concat([r.summary for r in comparison.results]).to_csv(
-            folder / "summary.csv", index=False
-        )
+            _csv(comparison.cases_by_matter, folder / "compare_cases_matters.csv")
+        _csv(pd.concat([r.summary for r in comparison.results]), folder / "summary.csv")
         names = [r.scenario.name for r in comparison.results]
         page = _Page(f"hallsim compare: {' vs '.join(names)}")
         page.text(
@@ -296,24 +275,31 @@ def write_comparison(
             page.heading("The whole case: differences")
             page.table(comparison.cases.drop(columns=["baseline"]))
         page.heading("Figures")
-        _save_figures(
-            folder,
-            page,
-            {
-                "compare_matters.png": (
-                    plots.difference_by(comparison.by_matter, "matter", "wait_mean_min"),
-                    "Change in mean wait per visit, by matter (with CI)",
-                ),
-                "compare_hourly.png": (
-                    plots.difference_by(comparison.by_hour, "hour", "queue_length_mean"),
-                    "Change in people waiting in the hall, by hour (with CI)",
-                ),
-                "wait_distribution.png": (
-                    plots.wait_distribution(pd.concat([r.log for r in comparison.results])),
-                    "Waits per visit, all scenarios",
-                ),
-            },
-        )
+        with plots.figure_fonts():
+            _save_figures(
+                folder,
+                page,
+                {
+                    "compare_matters.png": (
+                        plots.difference_by(
+                            comparison.by_matter, "matter", "wait_mean_min", ax=_ax()
+                        ),
+                        "Change in mean wait per visit, by matter (with CI)",
+                    ),
+                    "compare_hourly.png": (
+                        plots.difference_by(
+                            comparison.by_hour, "hour", "queue_length_mean", ax=_ax()
+                        ),
+                        "Change in people waiting in the hall, by hour (with CI)",
+                    ),
+                    "wait_distribution.png": (
+                        plots.wait_distribution(
+                            pd.concat([r.log for r in comparison.results]), ax=_ax()
+                        ),
+                        "Waits per visit, all scenarios",
+                    ),
+                },
+            )
         by_matter = comparison.by_matter
         if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
             page.heading("By matter: mean wait per visit")
@@ -336,8 +322,8 @@ def write_comparison(
 
 # -- sweep -------------------------------------------------------------------------------
 def write_sweep(result: SweepResult, out: Path, force: bool = False, wall_time_s: float = 0.0):
-    with _staged(out, force) as folder:
-        result.table.to_csv(folder / "sweep.csv", index=False)
+    with staged(out, force) as folder:
+        _csv(result.table, folder / "sweep.csv")
         scenario = result.results[0].scenario
         page = _Page(f"hallsim sweep: {scenario.name}")
         page.text(
@@ -345,16 +331,17 @@ def write_sweep(result: SweepResult, out: Path, force: bool = False, wall_time_s
             f"(seed {result.results[0].seed}, {result.results[0].replications} replications)."
         )
         page.heading("Figures")
-        _save_figures(
-            folder,
-            page,
-            {
-                "sweep.png": (
-                    plots.sweep_kpis(result.table, result.settings),
-                    "KPIs against the varied value",
-                )
-            },
-        )
+        with plots.figure_fonts():
+            _save_figures(
+                folder,
+                page,
+                {
+                    "sweep.png": (
+                        plots.sweep_kpis(result.table, result.settings, fig=Figure()),
+                        "KPIs against the varied value",
+                    )
+                },
+            )
         page.heading("Results")
         headline = result.table[result.table["kpi"].isin(list(SHOWN_KPIS))]
         page.table(headline)
@@ -381,10 +368,10 @@ def write_sizing(
     wall_time_s: float = 0.0,
     schedule: ScheduleSizing | None = None,
 ):
-    with _staged(out, force) as folder:
+    with staged(out, force) as folder:
         table = result.table()
-        table.to_csv(folder / "sizing.csv", index=False)
-        result.at_size.summary.to_csv(folder / "summary_at_size.csv", index=False)
+        _csv(table, folder / "sizing.csv")
+        _csv(result.at_size.summary, folder / "summary_at_size.csv")
         _write_scenario(folder, result.at_size.scenario, "scenario-sized.yaml")
         page = _Page(f"hallsim size: {result.scenario.name}")
         level = ("per visitor, hall-wide" if result.level == "hall"
@@ -430,7 +417,7 @@ def write_sizing(
 
 
 def _schedule_section(folder: Path, page: _Page, schedule: ScheduleSizing) -> None:
-    schedule.hourly().to_csv(folder / "schedule_hourly.csv", index=False)
+    _csv(schedule.hourly(), folder / "schedule_hourly.csv")
     _write_scenario(folder, schedule.at_schedule.scenario, "scenario-scheduled.yaml")
     hours = schedule.staff_hours
     page.heading(f"Staffing {schedule.pool} by the hour")
@@ -443,27 +430,30 @@ def _schedule_section(folder: Path, page: _Page, schedule: ScheduleSizing) -> No
     )
     page.table(pd.DataFrame({"from": list(schedule.schedule),
                              "windows open": list(schedule.schedule.values())}))  # fmt: skip
-    _save_figures(
-        folder,
-        page,
-        {
-            "schedule.png": (
-                plots.staffing_by_hour(schedule.at_schedule.hourly_summary, schedule.pool),
-                "Windows open and busy by hour at the proposed schedule; arrivals as bars",
-            )
-        },
-    )
+    with plots.figure_fonts():
+        _save_figures(
+            folder,
+            page,
+            {
+                "schedule.png": (
+                    plots.staffing_by_hour(
+                        schedule.at_schedule.hourly_summary, schedule.pool, ax=_ax()
+                    ),
+                    "Windows open and busy by hour at the proposed schedule; arrivals as bars",
+                )
+            },
+        )
     page.table(schedule.hourly())
 
 
 def write_team_sizing(
     result: TeamSizing, out: Path, force: bool = False, wall_time_s: float = 0.0
 ) -> Path:
-    with _staged(out, force) as folder:
+    with staged(out, force) as folder:
         scenario = result.at_size.scenario
-        result.at_size.case_summary.to_csv(folder / "cases_summary_at_size.csv", index=False)
+        _csv(result.at_size.case_summary, folder / "cases_summary_at_size.csv")
         if result.one_below is not None:
-            result.one_below.to_csv(folder / "cases_summary_one_below.csv", index=False)
+            _csv(result.one_below, folder / "cases_summary_one_below.csv")
         _write_scenario(folder, scenario, "scenario-sized.yaml")
         page = _Page(f"hallsim size --team {result.team}: {scenario.name}")
         page.text(

@@ -8,12 +8,14 @@ can name file and field in one line.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.calendar import Calendar, TimeOfDay, common_hours, format_time, parse_time
 from sim.dists import Distribution, Fixed
+from sim.fields import FROZEN_CONFIG, Count, Number
 
 __all__ = [
     "Appointments",
@@ -31,31 +33,38 @@ __all__ = [
 ]
 
 _SHARE_TOLERANCE = 1e-6
+# a scenario name names a results folder: no path separators, no "." or "..", no
+# hidden or trailing-dot names (Windows drops those), Unicode letters welcome
+_NAME = re.compile(r"[^\W_][\w .()（）·-]*|_[\w .()（）·-]+")
+# visitors one replication may draw (a log row is about 100 bytes, several per visitor)
+MAX_VISITORS_PER_REPLICATION = 2e7
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = FROZEN_CONFIG
 
 
 class Demand(_Frozen):
     """Who arrives: a Poisson number of visitors a day, spread by an hourly profile."""
 
-    visitors_per_day: float = Field(gt=0, description="expected visitors a day (Poisson)")
-    arrival_profile: dict[str, float] = Field(
+    visitors_per_day: Number = Field(
+        gt=0, le=1_000_000, description="expected visitors a day (Poisson)"
+    )
+    arrival_profile: dict[str, Number] = Field(
         description=(
             'segment start "HH:MM" -> relative weight of the day\'s arrivals in that '
             "segment; each segment runs to the next start, the last to the ticket cut-off; "
             "arrivals are uniform within a segment"
         )
     )
-    matters_per_visitor: dict[int, float] = Field(
+    matters_per_visitor: dict[int, Number] = Field(
         default_factory=lambda: {1: 1.0},
         description="number of distinct matters a visitor brings -> probability",
     )
 
     @field_validator("arrival_profile")
     @classmethod
-    def _profile(cls, profile: dict[str, float]) -> dict[str, float]:
+    def _profile(cls, profile: dict[str, Number]) -> dict[str, Number]:
         if not profile:
             raise ValueError("needs at least one segment")
         parsed = {parse_time(key): weight for key, weight in profile.items()}
@@ -65,7 +74,7 @@ class Demand(_Frozen):
 
     @field_validator("matters_per_visitor")
     @classmethod
-    def _pmf(cls, pmf: dict[int, float]) -> dict[int, float]:
+    def _pmf(cls, pmf: dict[int, Number]) -> dict[int, Number]:
         if not pmf or min(pmf) < 1 or any(p < 0 for p in pmf.values()):
             raise ValueError("keys are counts >= 1, values probabilities >= 0")
         if abs(sum(pmf.values()) - 1) > _SHARE_TOLERANCE:
@@ -111,8 +120,12 @@ class Approval(_Frozen):
         "department at the same time, for the longest effort, then the longest delay",
     )
     steps: tuple[Step, ...] = Field(min_length=1)
-    promised_days: float = Field(gt=0, description="promised limit (承诺时限), working days")
-    statutory_days: float = Field(gt=0, description="statutory limit (法定时限), working days")
+    promised_days: Number = Field(
+        gt=0, le=10_000, description="promised limit (承诺时限), working days"
+    )
+    statutory_days: Number = Field(
+        gt=0, le=10_000, description="statutory limit (法定时限), working days"
+    )
 
     @model_validator(mode="after")
     def _limits(self) -> Approval:
@@ -131,11 +144,11 @@ class Matter(_Frozen):
     """A kind of application, as a planner aggregates them (one row of the matter mix)."""
 
     department: str
-    share: float = Field(
+    share: Number = Field(
         ge=0, le=1, description="share of all matters brought (0: only inside bundles)"
     )
     service_min: Distribution = Field(description="window time for this matter, specialist")
-    instant_share: float = Field(
+    instant_share: Number = Field(
         default=1.0,
         ge=0,
         le=1,
@@ -144,21 +157,21 @@ class Matter(_Frozen):
     approval: Approval | None = Field(
         default=None, description="back-office route, needed when instant_share < 1"
     )
-    online_share: float = Field(
+    online_share: Number = Field(
         default=0.0,
         ge=0,
         le=1,
         description="share applied online (网上办): never queues for acceptance, but a "
         "back-office case like any other; no trip unless the result is collected in person",
     )
-    kiosk_share: float = Field(
+    kiosk_share: Number = Field(
         default=0.0,
         ge=0,
         le=1,
         description="share applied at self-service kiosks (自助终端) in the hall: a trip, but "
         "a ticket at a kiosk pool (`channel: kiosk`) instead of a window",
     )
-    booked_share: float = Field(
+    booked_share: Number = Field(
         default=0.0,
         ge=0,
         le=1,
@@ -170,7 +183,7 @@ class Matter(_Frozen):
         description="time at a kiosk for this matter; none: service_min (then the kiosk "
         "pool's speed_factor applies, as at windows)",
     )
-    incomplete_share: float = Field(
+    incomplete_share: Number = Field(
         default=0.0,
         ge=0,
         lt=1,
@@ -211,7 +224,7 @@ class Consultation(_Frozen):
     """The guide desk (咨询导办): some visitors ask there before their first acceptance
     ticket, at a pool with `stage: consultation`."""
 
-    share: float = Field(
+    share: Number = Field(
         gt=0, le=1, description="share of visitors who ask at the guide desk first"
     )
     service_min: Distribution = Field(description="time at the guide desk, per visitor")
@@ -224,20 +237,20 @@ class Appointments(_Frozen):
     booking and takes a walk-in ticket. How windows call booked tickets is each pool's
     `booked` rule."""
 
-    slot_min: float = Field(default=30, gt=0, description="slot length, slots from opening")
-    no_show_share: float = Field(
+    slot_min: Number = Field(default=30, gt=0, description="slot length, slots from opening")
+    no_show_share: Number = Field(
         default=0.0, ge=0, lt=1, description="share of bookings nobody comes to (no-shows)"
     )
     early_min: Distribution = Field(
         default_factory=lambda: Fixed(dist="fixed", value=0),
         description="minutes before the slot start that a punctual visitor arrives",
     )
-    late_share: float = Field(default=0.0, ge=0, le=1, description="share who come late")
+    late_share: Number = Field(default=0.0, ge=0, le=1, description="share who come late")
     late_min: Distribution = Field(
         default_factory=lambda: Fixed(dist="fixed", value=0),
         description="minutes after the slot start that a late visitor arrives",
     )
-    grace_min: float = Field(
+    grace_min: Number = Field(
         default=15,
         ge=0,
         description="a visitor later than this after the slot start queues as a walk-in",
@@ -258,7 +271,7 @@ class Issuance(_Frozen):
         description="where instant results are handed over: at an issuance window before "
         "leaving, or by the acceptance window itself (within its service time)",
     )
-    mail_share: float = Field(
+    mail_share: Number = Field(
         default=0.0,
         ge=0,
         le=1,
@@ -280,7 +293,7 @@ class WorkingHours(_Frozen):
 class BackOffice(_Frozen):
     """Approval teams working on a working-day clock; backlog carries from day to day."""
 
-    teams: dict[str, int] = Field(min_length=1, description="department -> approval staff")
+    teams: dict[str, Count] = Field(min_length=1, description="department -> approval staff")
     working_hours: tuple[WorkingHours, ...] | None = Field(
         default=None, description="staff hours each working day; default: the hall's hours"
     )
@@ -289,7 +302,7 @@ class BackOffice(_Frozen):
         description="team -> its own staff hours each working day, where they differ from "
         "working_hours (a joint review meets when every team it needs is at work)",
     )
-    warning_share: float = Field(
+    warning_share: Number = Field(
         default=0.8,
         gt=0,
         le=1,
@@ -299,10 +312,10 @@ class BackOffice(_Frozen):
 
     @field_validator("teams")
     @classmethod
-    def _staff(cls, teams: dict[str, int]) -> dict[str, int]:
-        bad = {d: n for d, n in teams.items() if n < 1}
+    def _staff(cls, teams: dict[str, Count]) -> dict[str, Count]:
+        bad = {d: n for d, n in teams.items() if not 1 <= n <= 10_000}
         if bad:
-            raise ValueError(f"every team needs at least 1 staff, got {bad}")
+            raise ValueError(f"every team needs 1 to 10000 staff, got {bad}")
         return teams
 
     @model_validator(mode="after")
@@ -333,7 +346,7 @@ class Serves(_Frozen):
 class Pool(_Frozen):
     """A group of identical windows calling tickets for the matters they serve."""
 
-    count: int = Field(ge=1, description="number of windows")
+    count: Count = Field(ge=1, le=10_000, description="number of windows")
     serves: Literal["all"] | Serves
     stage: Literal["consultation", "acceptance", "issuance"] = Field(
         default="acceptance",
@@ -351,9 +364,10 @@ class Pool(_Frozen):
         description="acceptance pools only: staffed windows, or self-service kiosks that "
         "take the matters' kiosk_share",
     )
-    speed_factor: float = Field(
+    speed_factor: Number = Field(
         default=1.0,
-        gt=0,
+        ge=0.01,
+        le=100,
         description="work rate relative to a specialist: 0.8 means 25% longer service",
     )
     dispatch: Literal["shared_queue", "shortest_queue", "round_robin"] = Field(
@@ -363,7 +377,7 @@ class Pool(_Frozen):
             "round_robin: the ticket is assigned to one window when it is issued"
         ),
     )
-    schedule: dict[str, int] | None = Field(
+    schedule: dict[str, Count] | None = Field(
         default=None,
         description=(
             'staffing by time of day: segment start "HH:MM" -> windows open until the next '
@@ -374,7 +388,7 @@ class Pool(_Frozen):
 
     @field_validator("schedule")
     @classmethod
-    def _schedule(cls, schedule: dict[str, int] | None) -> dict[str, int] | None:
+    def _schedule(cls, schedule: dict[str, Count] | None) -> dict[str, Count] | None:
         if schedule is None:
             return None
         if not schedule:
@@ -405,6 +419,8 @@ def _expand_bundles(data: Any) -> Any:
         if not isinstance(bundle, dict) or not bundle.get("bundle_of"):
             continue
         parts = bundle["bundle_of"]
+        if not isinstance(parts, list | tuple) or not all(isinstance(m, str) for m in parts):
+            raise ValueError(f"matters.{bundle_id}.bundle_of: must be a list of matter names")
         unknown = [m for m in parts if m not in matters or m == bundle_id]
         if unknown:
             raise ValueError(f"matters.{bundle_id}.bundle_of: unknown matters {unknown}")
@@ -417,13 +433,19 @@ def _expand_bundles(data: Any) -> Any:
                 f"matters.{bundle_id}.bundle_of: none of {list(parts)} has an approval to "
                 "run in parallel; give the bundle its own approval"
             )
+        steps = [a.get("steps") for a in approvals]
+        limits = [(a.get("promised_days", 0), a.get("statutory_days", 0)) for a in approvals]
+        if not all(isinstance(x, list) for x in steps) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for pair in limits for v in pair
+        ):
+            continue  # a part's own approval is broken: validation names it there
         bundle = dict(bundle)
         bundle.setdefault("instant_share", 0.0)
         bundle["approval"] = {
             "route": "parallel",
-            "steps": [step for a in approvals for step in a.get("steps", [])],
-            "promised_days": max(a.get("promised_days", 0) for a in approvals),
-            "statutory_days": max(a.get("statutory_days", 0) for a in approvals),
+            "steps": [step for part in steps for step in part],
+            "promised_days": max(p for p, _ in limits),
+            "statutory_days": max(s for _, s in limits),
         }
         matters = {**matters, bundle_id: bundle}
     return {**data, "matters": matters}
@@ -434,7 +456,12 @@ class Scenario(_Frozen):
 
     _bundles = model_validator(mode="before")(_expand_bundles)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(
+        min_length=1,
+        max_length=120,
+        description="names the results folder: letters (Chinese too), digits, spaces, _ . - "
+        "( ); not starting with a dot or a space",
+    )
     description: str = ""
     sources: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
@@ -448,7 +475,7 @@ class Scenario(_Frozen):
     patience_min: Distribution | None = Field(
         default=None, description="how long a visitor waits before leaving; none: forever"
     )
-    target_wait_min: float = Field(gt=0, description="service level: share waiting <= this")
+    target_wait_min: Number = Field(gt=0, description="service level: share waiting <= this")
     backoffice: BackOffice | None = Field(
         default=None, description="approval teams for matters that are not finished at the window"
     )
@@ -464,8 +491,32 @@ class Scenario(_Frozen):
         "acceptance or sent, with no queue and no trip",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        if not _NAME.fullmatch(name) or name.endswith((" ", ".")):
+            raise ValueError(
+                f"{name!r} cannot name a results folder: use letters (Chinese too), digits, "
+                "spaces and _ . - ( ), not starting with a dot or a space, nor ending with one"
+            )
+        return name
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
+        visitors = self.demand.visitors_per_day * self.calendar.days
+        if visitors > MAX_VISITORS_PER_REPLICATION:
+            raise ValueError(
+                f"demand.visitors_per_day: {self.demand.visitors_per_day:g} a day over "
+                f"{self.calendar.days} days is {visitors:.3g} visitors per replication, above "
+                f"the {MAX_VISITORS_PER_REPLICATION:.0e} one replication can hold in memory; "
+                "simulate fewer days and more replications"
+            )
+        for field, dist, bound, unit in self._durations():
+            if dist.mean > bound:
+                raise ValueError(
+                    f"{field}: a mean of {dist.mean:.4g} {unit} is above {bound:g} {unit}; "
+                    "check the unit (minutes, hours, working days)"
+                )
         total = sum(matter.share for matter in self.matters.values())
         if abs(total - 1) > _SHARE_TOLERANCE:
             raise ValueError(f"matters.*.share: shares sum to {total:.6g}, must sum to 1")
@@ -541,6 +592,40 @@ class Scenario(_Frozen):
                     f"{format_time(cal.cutoff_at)})"
                 )
         return self
+
+    def _durations(self):
+        """(field, distribution, largest sensible mean, unit) of every duration: a mean
+        beyond it is a unit mistake, and would run the clock for centuries."""
+        day_min, year_days = 1440, 250
+        for matter_id, m in self.matters.items():
+            where = f"matters.{matter_id}"
+            yield f"{where}.service_min", m.service_min, day_min, "min"
+            if m.kiosk_min is not None:
+                yield f"{where}.kiosk_min", m.kiosk_min, day_min, "min"
+            yield f"{where}.return_after_days", m.return_after_days, year_days, "working days"
+            for k, step in enumerate(m.approval.steps if m.approval else ()):
+                yield f"{where}.approval.steps.{k}.effort_hours", step.effort_hours, 2000, "hours"
+                yield (
+                    f"{where}.approval.steps.{k}.delay_days",
+                    step.delay_days,
+                    10 * year_days,
+                    ("working days"),
+                )
+        if self.consultation is not None:
+            yield "consultation.service_min", self.consultation.service_min, day_min, "min"
+        if self.issuance is not None:
+            yield "issuance.service_min", self.issuance.service_min, day_min, "min"
+            yield (
+                "issuance.collect_after_days",
+                self.issuance.collect_after_days,
+                year_days,
+                ("working days"),
+            )
+        if self.appointments is not None:
+            yield "appointments.early_min", self.appointments.early_min, day_min, "min"
+            yield "appointments.late_min", self.appointments.late_min, day_min, "min"
+        if self.patience_min is not None:
+            yield "patience_min", self.patience_min, 7 * day_min, "min"
 
     def _check_stages(self) -> None:
         """Every stage a matter may go through has a pool serving it, and pools of a

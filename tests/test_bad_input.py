@@ -45,6 +45,36 @@ CORPUS = {
     "booked_only_never.yaml": ("matters", "serving ['a'] has `booked: never`"),
     "joint_same_department.yaml": ("matters.a.approval.steps", "meets each department once"),
     "team_hours_unknown_team.yaml": ("backoffice.team_hours", "no such team(s) ['Planning']"),
+    # hostile or odd files: one line each, never a traceback, never a run-away
+    "binary_garbage.yaml": ("", "not a text file in UTF-8, UTF-16 or GBK"),
+    "deeply_nested.yaml": ("", "nested too deeply"),
+    "alias_bomb.yaml": ("", "more than 1,000,000 values (an alias bomb?)"),
+    "duplicate_key.yaml": ("", "duplicate key 'a' (first on line 7)"),
+    "empty.yaml": ("", "must be a YAML mapping"),
+    "extends_dev_zero.yaml": ("extends", "not a scenario file: /dev/zero"),
+    "extends_folder.yaml": ("extends", "not a scenario file: ."),
+    "bundle_of_not_list.yaml": ("matters.ab.bundle_of", "must be a list of matter names"),
+    "bundle_of_dicts.yaml": ("matters.ab.bundle_of", "must be a list of matter names"),
+    "nan_visitors.yaml": ("demand.visitors_per_day", "finite number"),
+    "inf_weight.yaml": ("demand.arrival_profile.08:00", "finite number"),
+    "nan_service.yaml": ("matters.a.service_min.mean", "finite number"),
+    "nan_target.yaml": ("target_wait_min", "finite number"),
+    "inf_patience.yaml": ("patience_min.value", "finite number"),
+    "nan_speed.yaml": ("windows.wa.speed_factor", "finite number"),
+    "huge_visitors.yaml": ("demand.visitors_per_day", "less than or equal to 1000000"),
+    "huge_days.yaml": ("calendar.days", "less than or equal to 10000"),
+    "huge_visitor_days.yaml": ("demand.visitors_per_day", "9e+08 visitors per replication"),
+    "huge_windows.yaml": ("windows.wa.count", "less than or equal to 10000"),
+    "huge_service.yaml": ("matters.a.service_min", "above 1440 min"),
+    "huge_delay.yaml": ("matters.a.approval.steps.0.delay_days", "above 2500 working days"),
+    "tiny_lognormal_huge_cv.yaml": ("matters.a.service_min.cv", "less than or equal to 20"),
+    "tiny_speed.yaml": ("windows.wa.speed_factor", "greater than or equal to 0.01"),
+    "bool_count.yaml": ("windows.wa.count", "valid integer"),
+    "float_count.yaml": ("windows.wa.count", "valid integer"),
+    "bool_visitors.yaml": ("demand.visitors_per_day", "valid number"),
+    "string_number.yaml": ("demand.visitors_per_day", "valid number"),
+    "name_dot.yaml": ("name", "cannot name a results folder"),
+    "name_path.yaml": ("name", "cannot name a results folder"),
 }
 
 
@@ -84,7 +114,9 @@ def test_as_a_process_no_traceback(name, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["_base.yaml", "_base_backoffice.yaml"])
+@pytest.mark.parametrize(
+    "name", ["_base.yaml", "_base_backoffice.yaml", "utf16_valid.yaml", "gbk_chinese_valid.yaml"]
+)
 def test_the_bases_of_the_corpus_are_valid(name, capsys):
     assert main(["validate", str(BAD / name)]) == 0
     assert "ok" in capsys.readouterr().out

@@ -46,8 +46,12 @@ def test_existing_results_are_never_overwritten_without_force(tmp_path, capsys):
     assert main(["run", MMC, "--reps", "2", "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "my-notes.txt").read_text() == "keep me"
+    # --force replaces our results, but not a file someone added to them
+    assert main(["run", MMC, "--reps", "2", "--out", str(out), "--force"]) == 2
+    assert "my-notes.txt" in capsys.readouterr().err
+    assert (out / "my-notes.txt").read_text() == "keep me"
+    (out / "my-notes.txt").unlink()
     assert main(["run", MMC, "--reps", "2", "--seed", "5", "--out", str(out), "--force"]) == 0
-    assert not (out / "my-notes.txt").exists()
     assert json.loads((out / "manifest.json").read_text())["seed"] == 5
     assert [p.name for p in tmp_path.iterdir()] == ["mmc"]  # no staging folders left
 

@@ -1,4 +1,4 @@
-"""The notebooks run top to bottom without error."""
+"""The notebooks run top to bottom without error, and their figures show."""
 
 from __future__ import annotations
 
@@ -29,4 +29,10 @@ def test_notebook_runs(path, monkeypatch):
         if output.get("output_type") == "error"
     ]
     assert not errors
-    assert any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    # every cell that draws shows its figure inline (hallsim never sets the backend)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    drawing = [cell for cell in code if "plt.subplots" in cell.source]
+    assert drawing, "each notebook has a figure"
+    for cell in drawing:
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert images, f"no figure shown by: {cell.source[:60]!r}"
