@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -28,12 +28,14 @@ __all__ = [
     "Calendar",
     "Lunch",
     "TimeOfDay",
+    "Weekday",
     "common_hours",
     "format_time",
     "parse_time",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 MINUTES_PER_DAY = 1440
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -96,13 +98,24 @@ class Calendar(BaseModel):
         default=None, description="last ticket of the day; defaults to closes_at"
     )
     days: Count = Field(
-        default=1, ge=1, le=10_000, description="working days simulated per replication"
+        default=1,
+        ge=1,
+        le=10_000,
+        description="working days measured per replication (after the warm-up)",
+    )
+    warmup_days: Count = Field(
+        default=0,
+        ge=0,
+        le=1_000,
+        description="working days simulated before the measured days and left out of every "
+        "KPI, so that the back office's backlog and return visits are under way when "
+        "measuring starts",
     )
     start_date: dt.date = Field(
         default=dt.date(2021, 3, 1),
         description="date of the first simulated day (moved forward to a working day)",
     )
-    weekend: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+    weekend: tuple[Weekday, ...] = Field(
         default=("sat", "sun"), description="weekdays the hall and the back office are closed"
     )
     holidays: tuple[dt.date, ...] = Field(
@@ -147,13 +160,32 @@ class Calendar(BaseModel):
         """
         if working_day < 0:
             raise ValueError("working days are counted from 0")
-        day, seen = self.start_date, -1
-        while True:
-            if self.is_working(day):
-                seen += 1
-                if seen == working_day:
-                    return day
-            day += dt.timedelta(days=1)
+        return self.dates(working_day + 1)[working_day]
+
+    def dates(self, n: int) -> list[dt.date]:
+        """Dates of working days 0 .. n-1 (weekends and holidays skipped)."""
+        return list(_working_dates(self, max(n, self.horizon_days))[:n])
+
+    def after_holiday(self, working_day: int) -> bool:
+        """True for the first working day after a break that holds a public holiday (the
+        day after a long holiday, when the hall fills up)."""
+        dates = _working_dates(self, max(self.horizon_days, working_day + 1))
+        today = dates[working_day]
+        before = dates[working_day - 1] if working_day else self.start_date - dt.timedelta(1)
+        return any(
+            before + dt.timedelta(k) in self._holiday_set for k in range((today - before).days)
+        )
+
+    def weekday(self, working_day: int) -> str:
+        """'mon' .. 'sun' of working day n."""
+        return WEEKDAYS[
+            _working_dates(self, max(self.horizon_days, working_day + 1))[working_day].weekday()
+        ]
+
+    @property
+    def horizon_days(self) -> int:
+        """Working days with arrivals: the warm-up, then the measured days."""
+        return self.warmup_days + self.days
 
     @property
     def cutoff_at(self) -> int:
@@ -168,3 +200,13 @@ class Calendar(BaseModel):
     @property
     def service_min_per_day(self) -> int:
         return sum(end - start for start, end in self.service_intervals())
+
+
+@lru_cache(maxsize=64)
+def _working_dates(calendar: Calendar, n: int) -> tuple[dt.date, ...]:
+    out, day = [], calendar.start_date
+    while len(out) < n:
+        if calendar.is_working(day):
+            out.append(day)
+        day += dt.timedelta(days=1)
+    return tuple(out)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
-from sim.metrics import explode_matters, overlap
+from sim.metrics import Capacity, explode_matters, overlap
 
 __all__ = ["backlog_table", "case_kpi_table", "case_matter_table", "team_table"]
 
@@ -50,6 +50,7 @@ def _case_stats(c: pd.DataFrame) -> dict[str, float]:
         "backoffice_cases": len(c),
         "lead_time_mean_days": lead.mean() if len(lead) else math.nan,
         "lead_time_p90_days": np.quantile(lead, 0.9) if len(lead) else math.nan,
+        "lead_time_calendar_mean_days": c["lead_time_calendar_days"].mean() if len(c) else math.nan,
         "on_time_promised_rate": c["on_time_promised"].mean() if len(c) else math.nan,
         "on_time_statutory_rate": c["on_time_statutory"].mean() if len(c) else math.nan,
         "warnings": int(c["warned_at_days"].notna().sum()) if len(c) else 0,
@@ -68,32 +69,55 @@ def _application_stats(accepted: int, trips: pd.Series, c: pd.DataFrame) -> dict
     }
 
 
-def _replication_parts(log: pd.DataFrame, cases: pd.DataFrame, online: pd.DataFrame | None):
+def _cohort(
+    visits: pd.DataFrame, online: pd.DataFrame, capacity: Capacity | None
+) -> tuple[pd.DataFrame, pd.DataFrame, set[int] | None]:
+    """The applicants of the measured days, followed to the end: visitors whose first
+    trip (or online application) fell on a measured day, with all their trips and cases,
+    also those in the drain after the last day."""
+    if capacity is None:
+        return visits, online, None
+    first = visits[visits["trip"] == 1]
+    ids = set(capacity.measured(first)["visitor"])
+    if len(online):
+        ids |= set(capacity.measured(online)["visitor"])
+    visits = visits[visits["visitor"].isin(ids)]
+    online = online[online["visitor"].isin(ids)] if len(online) else online
+    return visits, online, ids
+
+
+def _replication_parts(
+    log: pd.DataFrame,
+    cases: pd.DataFrame,
+    online: pd.DataFrame | None,
+    capacity: Capacity | None = None,
+):
     """Per replication: its key, visits, which visits accepted applications, its online
-    applications and its cases."""
+    applications and its cases (of the measured days' applicants, with a capacity)."""
     online = pd.DataFrame() if online is None else online
     for scenario, rep in _replications(log) if not log.empty else _replications(online):
-        visits = _of(log, scenario, rep)
-        accepting = (visits["outcome"] == "served") & (visits["stage"] == "acceptance")
-        yield (
-            scenario,
-            rep,
-            visits,
-            accepting,
-            _of(online, scenario, rep),
-            _of(cases, scenario, rep),
+        visits, applied_online, ids = _cohort(
+            _of(log, scenario, rep), _of(online, scenario, rep), capacity
         )
+        accepting = (visits["outcome"] == "served") & (visits["stage"] == "acceptance")
+        c = _of(cases, scenario, rep)
+        if ids is not None and len(c):
+            c = c[c["visitor"].isin(ids)]
+        yield scenario, rep, visits, accepting, applied_online, c
 
 
 def case_kpi_table(
-    log: pd.DataFrame, cases: pd.DataFrame, online: pd.DataFrame | None = None
+    log: pd.DataFrame,
+    cases: pd.DataFrame,
+    online: pd.DataFrame | None = None,
+    capacity: Capacity | None = None,
 ) -> pd.DataFrame:
     """Per replication: matters accepted (in the hall and online), same-day rate, trips
     per application (0 for online ones), back-office cases, lead times, on-time rates
     against the promised and statutory limits, warnings."""
     rows = []
     for scenario, rep, visits, accepting, applied_online, c in _replication_parts(
-        log, cases, online
+        log, cases, online, capacity
     ):
         in_hall = (visits.loc[accepting, "n_matters"] - visits.loc[accepting, "incomplete"]).sum()
         accepted = int(in_hall) + len(applied_online)
@@ -109,7 +133,10 @@ def case_kpi_table(
 
 
 def case_matter_table(
-    log: pd.DataFrame, cases: pd.DataFrame, online: pd.DataFrame | None = None
+    log: pd.DataFrame,
+    cases: pd.DataFrame,
+    online: pd.DataFrame | None = None,
+    capacity: Capacity | None = None,
 ) -> pd.DataFrame:
     """The whole-case KPIs per replication and matter. An application counts as accepted
     here once it was served at an acceptance window (or applied online): the log does
@@ -117,7 +144,7 @@ def case_matter_table(
     then failed still counts (the overall table is exact)."""
     rows = []
     for scenario, rep, visits, accepting, applied_online, c in _replication_parts(
-        log, cases, online
+        log, cases, online, capacity
     ):
         trips = _trips(visits, applied_online)
         in_hall = explode_matters(visits[accepting]).drop_duplicates(["visitor", "matter"])
@@ -147,14 +174,20 @@ def team_table(
     steps: pd.DataFrame,
     teams: dict[str, int],
     working_min_per_day: dict[str, float],
-    days: int,
+    capacity: Capacity,
     replications: list[tuple[str, int]],
 ) -> pd.DataFrame:
-    """Per replication and team: steps, effort, utilization over the simulated working
-    days (effort / staff-minutes), and the mean wait for a staff member (working days)."""
+    """Per replication and team: steps begun on the measured days, their effort,
+    utilization over those days (effort / staff-minutes), and the mean wait for a staff
+    member (working days)."""
+    days = capacity.days
     rows = []
     for scenario, rep in replications:
         s = _of(steps, scenario, rep)
+        if len(s):
+            s = capacity.measured(
+                s.assign(day=(s["work_start_abs_min"] // MINUTES_PER_DAY).astype(int))
+            )
         for team, staff in teams.items():
             t = s[s["department"] == team] if len(s) else s
             effort = float(t["effort_min"].sum()) if len(t) else 0.0

@@ -41,6 +41,7 @@ from sim.sizing import (
 )
 from sim.streams import DEFAULT_SEED
 from sim.sweep import parse_setting, sweep
+from sim.theory import acceptance_load
 
 __all__ = ["main"]
 
@@ -223,10 +224,22 @@ def _out(args: argparse.Namespace, default: str) -> Path:
     return out
 
 
+def _warn_overload(scenario: Scenario) -> None:
+    load = acceptance_load(scenario)
+    if load > 1:
+        print(
+            f"hallsim: note: {scenario.name}: the work brought to acceptance windows is "
+            f"{load:.2f} times what they can do in opening hours; queues grow without "
+            "bound and the KPIs describe a hall that never catches up",
+            file=sys.stderr,
+        )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.precision is not None and args.reps != "auto":
         raise UsageError("--precision goes with --reps auto")
     scenario = load_scenario(args.scenario)
+    _warn_overload(scenario)
     out = _out(args, scenario.name)
     auto = args.reps == "auto"
     precision = (args.precision or 0.05) if auto else None
@@ -263,6 +276,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenario files")
     scenarios = [load_scenario(path) for path in args.scenarios]
+    for scenario in scenarios:
+        _warn_overload(scenario)
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UsageError(f"scenario names must differ: {names}")

@@ -69,9 +69,10 @@ def arrival_times(
 def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
     """Day `day`'s visitors, a pure function of (scenario's demand, streams, day)."""
     cal, demand = scenario.calendar, scenario.demand
+    weekday = cal.weekday(day)
     arrival_at = arrival_times(
-        demand.profile_segments(cal.cutoff_at),
-        demand.visitors_per_day,
+        demand.profile_segments(cal.cutoff_at, weekday),
+        demand.expected_visitors(weekday, cal.after_holiday(day)),
         streams.generator("arrivals", day),
     )
     n = len(arrival_at)

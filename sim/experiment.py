@@ -24,6 +24,7 @@ from sim.metrics import (
     Capacity,
     hourly_table,
     matter_table,
+    period_table,
     pool_table,
     replication_table,
     summarize,
@@ -55,6 +56,8 @@ class RunResult:
     pools: pd.DataFrame = field(repr=False)
     matters: pd.DataFrame = field(repr=False)
     hourly: pd.DataFrame = field(repr=False)
+    # what the warm-up and the drain after the last day held, apart from the KPIs
+    periods: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     # the whole case (empty without a back office)
     cases: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     steps: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
@@ -96,6 +99,11 @@ class RunResult:
         return summarize(self.matters, by=["matter"])
 
     @property
+    def periods_summary(self) -> pd.DataFrame:
+        """The warm-up, the measured days and the drain: visits and cases in each."""
+        return summarize(self.periods, by=["period"]) if not self.periods.empty else pd.DataFrame()
+
+    @property
     def hourly_summary(self) -> pd.DataFrame:
         return summarize(self.hourly, by=["pool", "hour"])
 
@@ -112,7 +120,7 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-TABLES = ("log", "kpis", "pools", "matters", "hourly",
+TABLES = ("log", "kpis", "pools", "matters", "hourly", "periods",
           "cases", "steps", "case_kpis", "case_matters", "teams", "backlog")  # fmt: skip
 
 
@@ -129,9 +137,10 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
         "cases": out.cases,
         "steps": out.steps,
     }
-    tables["case_kpis"] = case_kpi_table(log, out.cases, out.online)
+    tables["periods"] = period_table(log, out.cases, capacity)
+    tables["case_kpis"] = case_kpi_table(log, out.cases, out.online, capacity)
     if scenario.whole_case:
-        tables["case_matters"] = case_matter_table(log, out.cases, out.online)
+        tables["case_matters"] = case_matter_table(log, out.cases, out.online, capacity)
     if scenario.backoffice is not None:
         working = {
             team: sum(b - a for a, b in scenario.backoffice_intervals(team))
@@ -143,7 +152,7 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
                 out.steps,
                 scenario.backoffice.teams,
                 working,
-                scenario.calendar.days,
+                capacity,
                 [(str(s), int(r)) for s, r in replications],
             ),
             "backlog": backlog_table(out.cases),
@@ -189,7 +198,8 @@ def simulate_replications(
 def analyse(scenario: Scenario, log: pd.DataFrame, seed: int, reps: int) -> RunResult:
     """KPI tables of an event log produced for `scenario` (or a real log of that shape)."""
     tables = _tables(scenario, Simulated(log, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()))
-    tables = {k: v for k, v in tables.items() if k in ("log", "kpis", "pools", "matters", "hourly")}
+    hall_tables = ("log", "kpis", "pools", "matters", "hourly", "periods")
+    tables = {k: v for k, v in tables.items() if k in hall_tables}
     return RunResult(scenario, seed, reps, capacity=Capacity.from_scenario(scenario), **tables)
 
 

@@ -258,7 +258,7 @@ class _Hall:
     # -- processes -------------------------------------------------------------------
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         env, number = self.env, 0
-        for day in range(self.scenario.calendar.days):
+        for day in range(self.scenario.calendar.horizon_days):
             v = draw_day(self.scenario, self.streams, day)
             base = day * MINUTES_PER_DAY
             matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
@@ -653,17 +653,28 @@ def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
     """Run one replication of a scenario; return every log it recorded."""
     hall = _Hall(scenario, Streams(seed, replication))
     hall.run()
+    last_day = int(hall.env.now // MINUTES_PER_DAY)  # the drain may run past the horizon
+    dates = np.array(
+        scenario.calendar.dates(max(scenario.calendar.horizon_days, last_day + 1)),
+        dtype="datetime64[D]",
+    )
     log = hall.log.to_frame(
         scenario.name,
         replication,
         hall.labels,
         [pool.name for pool in hall.pools],
         [STAGES[pool.stage] for pool in hall.pools],
+        dates,
     )
     office = hall.backoffice
     approvals = [m.approval for m in scenario.matters.values()]
     cases = case_frame(
-        office.cases if office else [], scenario.name, replication, hall.matter_ids, approvals
+        office.cases if office else [],
+        scenario.name,
+        replication,
+        hall.matter_ids,
+        approvals,
+        dates,
     )
     steps = step_frame(office.steps if office else [], scenario.name, replication)
     online = pd.DataFrame(hall.online, columns=["visitor", "matter", "applied_abs_min"])

@@ -32,6 +32,7 @@ __all__ = [
     "hourly_table",
     "matter_table",
     "overlap",
+    "period_table",
     "pool_table",
     "replication_table",
     "summarize",
@@ -63,13 +64,37 @@ class Capacity:
     windows: dict[str, int]
     service_intervals: tuple[tuple[int, int], ...]  # times of day when windows call tickets
     closes_at: int
-    days: int
+    days: int  # measured working days, after the warm-up
     target_wait_min: float
     # staffing schedules: pool -> ((start, open windows), ...); pools absent: all day
     schedules: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     # self-service kiosk pools: no staff, so not in the hall's windows, staff hours and
     # utilization (their own rows in the pool table say how busy they are)
     kiosks: frozenset[str] = frozenset()
+    warmup_days: int = 0  # working days simulated first and left out of every KPI
+
+    @property
+    def first_day(self) -> int:
+        return self.warmup_days
+
+    @property
+    def end_day(self) -> int:
+        """The first day after the measured days (the drain starts here)."""
+        return self.warmup_days + self.days
+
+    def measured(self, frame: pd.DataFrame, day: str = "day") -> pd.DataFrame:
+        """Rows whose day is a measured day (not the warm-up, not the drain)."""
+        days = frame[day]
+        return frame[(days >= self.first_day) & (days < self.end_day)]
+
+    def service_minutes_before(self, clock: np.ndarray) -> np.ndarray:
+        """Minutes of service hours (all days measured) between the start of the measured
+        days and each clock time: busy time counted where it happens, on any day."""
+        lo, hi = self.first_day * MINUTES_PER_DAY, self.end_day * MINUTES_PER_DAY
+        t = np.clip(clock, lo, hi) - lo
+        day, tod = np.divmod(t, MINUTES_PER_DAY)
+        within = sum(np.clip(tod, a, b) - a for a, b in self.service_intervals)
+        return day * self.service_min_per_day + within
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Capacity:
@@ -79,6 +104,7 @@ class Capacity:
             service_intervals=tuple(cal.service_intervals()),
             closes_at=cal.closes_at,
             days=cal.days,
+            warmup_days=cal.warmup_days,
             target_wait_min=scenario.target_wait_min,
             schedules={
                 name: tuple(pool.segments(cal.opens_at))
@@ -116,19 +142,33 @@ def overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> np.ndar
     return np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0.0, None)
 
 
+def clock(visits: pd.DataFrame, column: str) -> np.ndarray:
+    """A time-of-day column as clock time (minutes since day 0)."""
+    return visits["day"].to_numpy() * float(MINUTES_PER_DAY) + visits[column].to_numpy()
+
+
 def _busy_in_hours(visits: pd.DataFrame, capacity: Capacity) -> float:
-    start, end = visits["start_at"].to_numpy(), visits["end_at"].to_numpy()
-    served = ~np.isnan(start)
-    return float(
-        sum(overlap(start[served], end[served], a, b).sum() for a, b in capacity.service_intervals)
-    )
+    """Window-minutes of service inside the measured days' service hours, wherever the
+    visitor came from: under overload a window serves yesterday's queue all day."""
+    served = visits["outcome"].to_numpy() == "served"
+    start, end = clock(visits, "start_at")[served], clock(visits, "end_at")[served]
+    f = capacity.service_minutes_before
+    return float((f(end) - f(start)).sum())
 
 
 def _overtime_min(visits: pd.DataFrame, capacity: Capacity) -> float:
-    """Mean over days of how long after closing the last service of the day ended."""
-    served = visits[visits["outcome"] == "served"]
-    last = served.groupby("day", observed=True)["end_at"].max()
-    late = np.clip(last.to_numpy() - capacity.closes_at, 0.0, None)
+    """Mean over measured days of how long after closing the last service begun that day
+    ended (0 on a day that closed on time)."""
+    served = visits["outcome"].to_numpy() == "served"
+    start, end = clock(visits, "start_at")[served], clock(visits, "end_at")[served]
+    day = (start // MINUTES_PER_DAY).astype(np.int64)
+    inside = (day >= capacity.first_day) & (day < capacity.end_day)
+    if not inside.any():
+        return 0.0
+    last = pd.Series(end[inside]).groupby(day[inside]).max()
+    late = np.clip(
+        last.to_numpy() - (last.index.to_numpy() * MINUTES_PER_DAY + capacity.closes_at), 0, None
+    )
     return float(late.sum() / capacity.days)
 
 
@@ -144,7 +184,9 @@ def _wait_stats(waits: np.ndarray) -> dict[str, float]:
 
 
 def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, pool: str | None) -> dict[str, float]:
-    """KPIs of a set of queue visits (one pool, one matter) in one replication."""
+    """KPIs of a set of queue visits (one pool, one matter) in one replication: the
+    visits of the measured days, and (for a pool) its busy time during them."""
+    every_day, visits = visits, capacity.measured(visits)
     served = visits["outcome"] == "served"
     waits = visits.loc[served, "wait_min"].to_numpy()
     outcome_counts = visits["outcome"].value_counts()
@@ -164,8 +206,8 @@ def _visit_kpis(visits: pd.DataFrame, capacity: Capacity, pool: str | None) -> d
         kpis |= {
             "windows": capacity.windows[pool],
             "staff_hours": staffed / 60,
-            "utilization": _busy_in_hours(visits, capacity) / (staffed * capacity.days),
-            "overtime_min": _overtime_min(visits, capacity),
+            "utilization": _busy_in_hours(every_day, capacity) / (staffed * capacity.days),
+            "overtime_min": _overtime_min(every_day, capacity),
         }
     return kpis
 
@@ -180,7 +222,7 @@ def _per_visitor(log: pd.DataFrame) -> pd.DataFrame:
         day=("day", "first"),
         wait_min=("wait_min", "sum"),
         end_at=("end_at", "max"),
-        booked=("booked", "first"),
+        booked=("booked", "max"),  # a booked ticket on the trip (not the guide desk's)
     )
     outcome_codes = log["outcome"].cat.codes.to_numpy()  # 0 served, 1 abandoned, 2 unserved
     per["worst"] = pd.Series(outcome_codes, index=log.index).groupby(keys, sort=False).max()
@@ -189,18 +231,21 @@ def _per_visitor(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def _overall(log: pd.DataFrame, capacity: Capacity) -> dict[str, float]:
-    per = _per_visitor(log)
+    """Per visitor trip on the measured days; windows' busy time wherever it falls in
+    those days."""
+    measured = capacity.measured(log)
+    per = _per_visitor(measured)
     fully_served = per["worst"] == 0
     waits = per.loc[fully_served, "wait_min"].to_numpy()
     staffed_pools = [pool for pool in capacity.windows if pool not in capacity.kiosks]
     staffed = sum(capacity.window_minutes(pool) for pool in staffed_pools)
     at_windows = log[~log["pool"].isin(capacity.kiosks)] if capacity.kiosks else log
     return {
-        "visitors": len(per),
+        "visitors": len(per),  # visitor trips begun on the measured days
         "served": int(fully_served.sum()),
         "abandoned": int((per["worst"] == 1).sum()),
         "unserved_at_close": int((per["worst"] == 2).sum()),
-        "visits": len(log),
+        "visits": len(measured),
         **_wait_stats(waits),
         "service_level": float((waits <= capacity.target_wait_min).sum() / len(per))
         if len(per)
@@ -290,29 +335,44 @@ def _open_windows(capacity: Capacity, pool: str, lo: float, hi: float) -> float:
     return sum(capacity.open_windows_between(p, lo, hi) for p in pools)
 
 
+def _in_hour_before(clock_min: np.ndarray, hour: int, capacity: Capacity) -> np.ndarray:
+    """Minutes of clock hour `hour` (on any measured day) between the start of the
+    measured days and each clock time."""
+    lo, hi = capacity.first_day * MINUTES_PER_DAY, capacity.end_day * MINUTES_PER_DAY
+    day, tod = np.divmod(np.clip(clock_min, lo, hi) - lo, MINUTES_PER_DAY)
+    return day * 60.0 + np.clip(tod - hour * 60.0, 0.0, 60.0)
+
+
 def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
-    """By replication, pool and hour of day: tickets, waits and service level of visits
-    whose ticket was issued in that hour (per visit), and mean queue length, busy and
-    staffed windows over the hour (time-weighted, averaged over days)."""
+    """By replication, pool and hour of day, over the measured days: tickets, waits and
+    service level of visits whose ticket was issued in that hour (per visit), and mean
+    queue length, busy and staffed windows over the hour (time-weighted, averaged over
+    days, counted on the clock: a queue that lasts past midnight counts where it is)."""
     if log.empty:
         return pd.DataFrame()
+    measured = capacity.measured(log)
     first_hour = int(min(a for a, _ in capacity.service_intervals) // 60)
-    last_hour = math.ceil(max(np.nanmax(log["end_at"].to_numpy()), capacity.closes_at) / 60)
+    latest = np.nanmax(measured["end_at"].to_numpy()) if len(measured) else 0.0
+    last_hour = math.ceil(min(max(latest, capacity.closes_at), MINUTES_PER_DAY) / 60)
     hours = np.arange(first_hour, last_hour)
     rows = []
     keys = ["scenario", "replication", "pool"]
     for (scenario, rep, pool), g in log.groupby(keys, observed=True):
-        ticket = g["ticket_at"].to_numpy()
-        start = g["start_at"].to_numpy()
-        end = g["end_at"].to_numpy()
-        wait_end = np.where(np.isnan(start), end, start)
         served = g["outcome"].to_numpy() == "served"
-        waits = g["wait_min"].to_numpy()
-        hour_of_ticket = (ticket // 60).astype(int)
+        ticket, start, end = clock(g, "ticket_at"), clock(g, "start_at"), clock(g, "end_at")
+        wait_end = np.where(np.isnan(start), end, start)
+        today = capacity.measured(g)
+        waits = today["wait_min"].to_numpy()
+        today_served = today["outcome"].to_numpy() == "served"
+        hour_of_ticket = (today["ticket_at"].to_numpy() // 60).astype(int)
         for h in hours:
-            lo, hi = h * 60.0, h * 60.0 + 60.0
             in_hour = hour_of_ticket == h
-            hour_waits = waits[in_hour & served]
+            hour_waits = waits[in_hour & today_served]
+
+            def level(a: np.ndarray, b: np.ndarray, h: int = h) -> float:
+                inside = _in_hour_before(b, h, capacity) - _in_hour_before(a, h, capacity)
+                return float(inside.sum() / (60.0 * capacity.days))
+
             rows.append(
                 {
                     "scenario": scenario,
@@ -324,13 +384,51 @@ def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
                     "service_level": (hour_waits <= capacity.target_wait_min).sum() / in_hour.sum()
                     if in_hour.any()
                     else math.nan,
-                    "queue_length_mean": overlap(ticket, wait_end, lo, hi).sum()
-                    / (60.0 * capacity.days),
-                    "busy_windows_mean": overlap(start[served], end[served], lo, hi).sum()
-                    / (60.0 * capacity.days),
-                    "open_windows_mean": _open_windows(capacity, str(pool), lo, hi) / 60.0,
+                    "queue_length_mean": level(ticket, wait_end),
+                    "busy_windows_mean": level(start[served], end[served]),
+                    "open_windows_mean": _open_windows(capacity, str(pool), h * 60.0, h * 60.0 + 60)
+                    / 60.0,
                 }
             )
+    return pd.DataFrame(rows)
+
+
+PERIODS = ("warmup", "measured", "drain")
+
+
+def period_table(log: pd.DataFrame, cases: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
+    """Per replication and period: what happened in the warm-up, on the measured days
+    and in the drain after the last day (return and collection trips, cases still
+    open), so that what the KPIs leave out is reported, not lost."""
+
+    def period_of(day: np.ndarray) -> np.ndarray:
+        return np.select([day < capacity.first_day, day < capacity.end_day], [0, 1], 2)
+
+    rows = []
+    for (scenario, rep), g in log.groupby(["scenario", "replication"], observed=True):
+        trip_period = period_of(g["day"].to_numpy())
+        c = (
+            cases[(cases["scenario"] == scenario) & (cases["replication"] == rep)]
+            if len(cases)
+            else cases
+        )
+        for code, name in enumerate(PERIODS):
+            visits = g[trip_period == code]
+            days = visits["day"]
+            row = {
+                "scenario": scenario,
+                "replication": rep,
+                "period": name,
+                "days_with_visits": int(days.nunique()),
+                "last_day": int(days.max()) if len(days) else -1,
+                "visitor_trips": int(visits[["visitor", "trip"]].drop_duplicates().shape[0]),
+                "visits": len(visits),
+                "served": int((visits["outcome"] == "served").sum()),
+            }
+            if len(c):
+                row["cases_accepted"] = int((period_of(c["accepted_day"].to_numpy()) == code).sum())
+                row["cases_finished"] = int((period_of(c["finished_day"].to_numpy()) == code).sum())
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

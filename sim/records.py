@@ -22,7 +22,8 @@ STAGES = ("consultation", "acceptance", "issuance")  # of a trip, in order
 COLUMNS: dict[str, tuple[str, str]] = {
     "scenario": ("category", "scenario name"),
     "replication": ("int32", "replication number, 0-based"),
-    "day": ("int32", "simulated day, 0-based"),
+    "day": ("int32", "working day, 0-based (the warm-up days first, see calendar.warmup_days)"),
+    "date": ("datetime64[s]", "the date of `day` (weekends and holidays are skipped)"),
     "visitor": ("int64", "visitor number, unique within a replication"),
     "visit": ("int16", "1 for the visitor's first queue visit, 2 for the second, ..."),
     "matters": ("category", "matter ids handled in this visit, joined by '+'"),
@@ -71,7 +72,9 @@ class LogBuilder:
         labels: list[tuple[str, str, int]],
         pool_names: list[str],
         pool_stages: list[str] | None = None,
+        dates: np.ndarray | None = None,
     ) -> pd.DataFrame:
+        """The event log; `dates` maps a working day to its date (datetime64[D])."""
         n = len(self.rows)
         cols = list(zip(*self.rows, strict=True)) if n else [()] * 14
         (day, visitor, visit, label, pool, window, arrival, ticket, start, end, outcome,
@@ -90,6 +93,7 @@ class LogBuilder:
                 "scenario": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [scenario]),
                 "replication": np.full(n, replication, dtype=np.int32),
                 "day": day,
+                "date": _dates_of(day, dates),
                 "visitor": np.asarray(visitor, dtype=np.int64),
                 "visit": np.asarray(visit, dtype=np.int16),
                 "matters": pd.Categorical.from_codes(label, matters),
@@ -114,6 +118,13 @@ class LogBuilder:
             }
         )
         return frame.sort_values(["day", "ticket_at", "visitor"], kind="stable", ignore_index=True)
+
+
+def _dates_of(days: np.ndarray, dates: np.ndarray | None) -> np.ndarray:
+    """Dates of working days (NaT without a calendar)."""
+    if dates is None or not len(days):
+        return np.full(len(days), np.datetime64("NaT"), dtype="datetime64[s]")
+    return dates[days].astype("datetime64[s]")
 
 
 def _categorical(values: np.ndarray) -> pd.Categorical:
@@ -141,14 +152,26 @@ CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "route": ("category", "serial | parallel | joint"),
     "departments": ("category", "departments of the route's steps, joined by '+'"),
     "accepted_day": ("int32", "working day the case was accepted at a window"),
+    "accepted_date": ("datetime64[s]", "the date of accepted_day"),
     "accepted_at": ("float64", "time of day it was accepted"),
     "finished_day": ("int32", "working day the last step ended"),
+    "finished_date": ("datetime64[s]", "the date of finished_day"),
     "finished_at": ("float64", "time of day the last step ended"),
     "lead_time_days": ("float64", "working days from acceptance to result (fractional)"),
+    "lead_time_calendar_days": (
+        "float64",
+        "calendar days from acceptance to result, weekends and holidays included (what the "
+        "applicant waits)",
+    ),
     "promised_days": ("float64", "promised limit, working days"),
     "statutory_days": ("float64", "statutory limit, working days"),
-    "on_time_promised": ("bool", "lead_time_days <= promised_days"),
-    "on_time_statutory": ("bool", "lead_time_days <= statutory_days"),
+    "on_time_promised": (
+        "bool",
+        "finished by the end of the promised limit's last working day: finished_day <= "
+        "accepted_day + promised_days (rounded up); a 3-day promise made on Monday holds "
+        "until Thursday's close",
+    ),
+    "on_time_statutory": ("bool", "the same against statutory_days"),
     "warned_at_days": (
         "float64",
         "working days after acceptance a warning was raised; NaN if none",
@@ -170,7 +193,12 @@ STEP_COLUMNS: dict[str, tuple[str, str]] = {
 
 
 def case_frame(
-    rows: list[tuple], scenario: str, replication: int, matters: list[str], approvals: list
+    rows: list[tuple],
+    scenario: str,
+    replication: int,
+    matters: list[str],
+    approvals: list,
+    dates: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Case rows (case, visitor, matter index, accepted, finished, warned) -> case log."""
     case, visitor, matter, accepted, finished, warned = (
@@ -183,6 +211,12 @@ def case_frame(
     routes = [a.route if a else "" for a in approvals]
     departments = ["+".join(s.department for s in a.steps) if a else "" for a in approvals]
     lead = (finished - accepted) / MINUTES_PER_DAY
+    accepted_day = (accepted // MINUTES_PER_DAY).astype(np.int64)
+    finished_day = (finished // MINUTES_PER_DAY).astype(np.int64)
+    accepted_date, finished_date = _dates_of(accepted_day, dates), _dates_of(finished_day, dates)
+    calendar_days = (finished_date - accepted_date) / np.timedelta64(1, "D") + (
+        finished % MINUTES_PER_DAY - accepted % MINUTES_PER_DAY
+    ) / MINUTES_PER_DAY
     frame = pd.DataFrame(
         {
             "scenario": scenario,
@@ -192,20 +226,28 @@ def case_frame(
             "matter": pd.Categorical.from_codes(matter, matters),
             "route": np.asarray(routes, dtype=object)[matter],
             "departments": np.asarray(departments, dtype=object)[matter],
-            "accepted_day": accepted // MINUTES_PER_DAY,
+            "accepted_day": accepted_day,
+            "accepted_date": accepted_date,
             "accepted_at": accepted % MINUTES_PER_DAY,
-            "finished_day": finished // MINUTES_PER_DAY,
+            "finished_day": finished_day,
+            "finished_date": finished_date,
             "finished_at": finished % MINUTES_PER_DAY,
             "lead_time_days": lead,
+            "lead_time_calendar_days": calendar_days,
             "promised_days": promised,
             "statutory_days": statutory,
-            "on_time_promised": lead <= promised,
-            "on_time_statutory": lead <= statutory,
+            "on_time_promised": finished_day <= accepted_day + _whole_days(promised),
+            "on_time_statutory": finished_day <= accepted_day + _whole_days(statutory),
             "warned_at_days": (warned.astype(float) - accepted) / MINUTES_PER_DAY,
         }
     )
     frame = frame.astype({k: v for k, (v, _) in CASE_COLUMNS.items() if k != "matter"})
     return frame.sort_values("case", ignore_index=True)
+
+
+def _whole_days(limit_days: np.ndarray) -> np.ndarray:
+    """A limit counts whole working days: 2.5 days run to the end of the third."""
+    return np.ceil(limit_days - 1e-9)
 
 
 def step_frame(rows: list[tuple], scenario: str, replication: int) -> pd.DataFrame:

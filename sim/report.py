@@ -179,6 +179,7 @@ def write_results(
         _csv(result.pools_summary, folder / "pools.csv")
         _csv(result.matters_summary, folder / "matters.csv")
         _csv(result.hourly_summary, folder / "hourly.csv")
+        _csv(result.periods_summary, folder / "periods.csv")
         result.log.to_parquet(folder / "events.parquet", index=False)
         _csv(result.case_summary, folder / "cases_summary.csv")
         if not result.case_matters.empty:

@@ -13,7 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from sim.calendar import Calendar, TimeOfDay, common_hours, format_time, parse_time
+from sim.calendar import (
+    Calendar,
+    TimeOfDay,
+    Weekday,
+    common_hours,
+    format_time,
+    parse_time,
+)
 from sim.dists import Distribution, Fixed
 from sim.fields import FROZEN_CONFIG, Count, Number
 
@@ -44,6 +51,15 @@ class _Frozen(BaseModel):
     model_config = FROZEN_CONFIG
 
 
+def _checked_profile(profile: dict[str, float]) -> dict[str, float]:
+    if not profile:
+        raise ValueError("needs at least one segment")
+    parsed = {parse_time(key): weight for key, weight in profile.items()}
+    if any(weight < 0 for weight in parsed.values()) or sum(parsed.values()) <= 0:
+        raise ValueError("weights must be >= 0 and not all zero")
+    return {format_time(t): parsed[t] for t in sorted(parsed)}
+
+
 class Demand(_Frozen):
     """Who arrives: a Poisson number of visitors a day, spread by an hourly profile."""
 
@@ -61,16 +77,41 @@ class Demand(_Frozen):
         default_factory=lambda: {1: 1.0},
         description="number of distinct matters a visitor brings -> probability",
     )
+    weekday_factors: dict[Weekday, Number] = Field(
+        default_factory=dict,
+        description="weekday -> factor on visitors_per_day (a Monday surge: mon: 1.3); "
+        "weekdays not named: 1",
+    )
+    weekday_profiles: dict[Weekday, dict[str, Number]] = Field(
+        default_factory=dict,
+        description="weekday -> its own arrival_profile (a quiet Friday afternoon); "
+        "weekdays not named use arrival_profile",
+    )
+    after_holiday_factor: Number = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="factor on the visitors of the first working day after a break that "
+        "holds a public holiday (calendar.holidays)",
+    )
 
     @field_validator("arrival_profile")
     @classmethod
-    def _profile(cls, profile: dict[str, Number]) -> dict[str, Number]:
-        if not profile:
-            raise ValueError("needs at least one segment")
-        parsed = {parse_time(key): weight for key, weight in profile.items()}
-        if any(weight < 0 for weight in parsed.values()) or sum(parsed.values()) <= 0:
-            raise ValueError("weights must be >= 0 and not all zero")
-        return {format_time(t): parsed[t] for t in sorted(parsed)}
+    def _profile(cls, profile: dict[str, float]) -> dict[str, float]:
+        return _checked_profile(profile)
+
+    @field_validator("weekday_profiles")
+    @classmethod
+    def _profiles(cls, profiles: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return {day: _checked_profile(profile) for day, profile in profiles.items()}
+
+    @field_validator("weekday_factors")
+    @classmethod
+    def _factors(cls, factors: dict[str, float]) -> dict[str, float]:
+        bad = {day: f for day, f in factors.items() if not 0 <= f <= 10}
+        if bad:
+            raise ValueError(f"factors must lie between 0 and 10, got {bad}")
+        return factors
 
     @field_validator("matters_per_visitor")
     @classmethod
@@ -81,11 +122,21 @@ class Demand(_Frozen):
             raise ValueError(f"probabilities sum to {sum(pmf.values()):.6g}, must sum to 1")
         return pmf
 
-    def profile_segments(self, cutoff_at: int) -> list[tuple[int, int, float]]:
-        """(start, end, weight) in minutes of day, the last segment ending at the cut-off."""
-        starts = [parse_time(key) for key in self.arrival_profile]
+    def profile_segments(
+        self, cutoff_at: int, weekday: str | None = None
+    ) -> list[tuple[int, int, float]]:
+        """(start, end, weight) in minutes of day, the last segment ending at the cut-off;
+        the weekday's own profile where it has one."""
+        profile = self.weekday_profiles.get(weekday, self.arrival_profile)
+        starts = [parse_time(key) for key in profile]
         ends = [*starts[1:], cutoff_at]
-        return list(zip(starts, ends, self.arrival_profile.values(), strict=True))
+        return list(zip(starts, ends, profile.values(), strict=True))
+
+    def expected_visitors(self, weekday: str, after_holiday: bool) -> float:
+        """Expected visitors on a working day of this weekday."""
+        factor = self.weekday_factors.get(weekday, 1.0)
+        holiday = self.after_holiday_factor if after_holiday else 1.0
+        return self.visitors_per_day * factor * holiday
 
 
 class Step(_Frozen):
@@ -584,13 +635,15 @@ class Scenario(_Frozen):
                     )
         self._check_stages()
         cal = self.calendar
-        for start, _end, _weight in self.demand.profile_segments(cal.cutoff_at):
-            if not cal.opens_at <= start < cal.cutoff_at:
-                raise ValueError(
-                    f"demand.arrival_profile.{format_time(start)}: outside opening hours "
-                    f"({format_time(cal.opens_at)} to the ticket cut-off "
-                    f"{format_time(cal.cutoff_at)})"
-                )
+        for weekday in [None, *self.demand.weekday_profiles]:
+            where = "arrival_profile" if weekday is None else f"weekday_profiles.{weekday}"
+            for start, _end, _weight in self.demand.profile_segments(cal.cutoff_at, weekday):
+                if not cal.opens_at <= start < cal.cutoff_at:
+                    raise ValueError(
+                        f"demand.{where}.{format_time(start)}: outside opening hours "
+                        f"({format_time(cal.opens_at)} to the ticket cut-off "
+                        f"{format_time(cal.cutoff_at)})"
+                    )
         return self
 
     def _durations(self):

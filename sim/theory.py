@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import math
 
+from sim.metrics import Capacity
+from sim.scenario import Scenario
+
 __all__ = [
+    "acceptance_load",
     "erlang_b",
     "erlang_c",
     "min_servers",
@@ -114,3 +118,25 @@ def min_servers(
         if (predicted <= value) if op == "<=" else (predicted >= value):
             return servers
     raise ValueError(f"no number of servers meets {kpi} {op} {value} in theory")
+
+
+def acceptance_load(scenario: Scenario) -> float:
+    """Offered load at the staffed acceptance windows: the specialist work a day brings
+    (visitors x matters x share at windows x mean service / the serving pool's speed)
+    over the staffed window-minutes a day. Above 1 the queue grows without bound."""
+    demand = scenario.demand
+    matters_per_visitor = sum(k * p for k, p in demand.matters_per_visitor.items())
+    work_min = 0.0
+    for matter_id, matter in scenario.matters.items():
+        pools = scenario.pools_serving(matter_id)
+        speed = max(scenario.windows[p].speed_factor for p in pools) if pools else 1.0
+        at_windows = 1.0 - matter.online_share - matter.kiosk_share
+        work_min += matter.share * at_windows * matter.service_min.mean / speed
+    work_min *= demand.visitors_per_day * matters_per_visitor
+    capacity = Capacity.from_scenario(scenario)
+    staffed = sum(
+        capacity.window_minutes(name)
+        for name, pool in scenario.windows.items()
+        if pool.stage == "acceptance" and pool.channel == "window"
+    )
+    return work_min / staffed if staffed else math.inf

@@ -23,7 +23,7 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
         "summary.csv", "replications.csv", "pools.csv", "matters.csv", "hourly.csv",
         "events.parquet", "wait_distribution.png", "queue_by_hour.png",
         "utilization_by_pool.png", "scenario.yaml", "manifest.json", "report.html",
-        "cases_summary.csv",
+        "cases_summary.csv", "periods.csv",
     }  # fmt: skip
     assert {p.name for p in out.iterdir()} == expected
     manifest = json.loads((out / "manifest.json").read_text())

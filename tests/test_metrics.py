@@ -32,6 +32,7 @@ def hand_log() -> pd.DataFrame:
             "scenario": "hand",
             "replication": 0,
             "day": 0,
+            "date": pd.Timestamp("2021-03-01"),
             "visitor": visitor,
             "visit": visit,
             "matters": ["a", "b", "a", "a+b", "b"],

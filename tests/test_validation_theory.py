@@ -65,3 +65,20 @@ def test_long_erlang_c_sweep(servers, rho, service, days):
     lo, hi = t_interval(mean_waits)
     assert lo <= theory.mmc_mean_wait(servers, rate, service) <= hi
     assert np.isfinite(mean_waits).all()
+
+
+def test_time_averaged_queue_and_busy_windows_match_littles_law_and_the_offered_load():
+    """Levels measured on the clock, after a warm-up day, against theory: the mean number
+    waiting is lambda x Wq (Little's law with Erlang C's Wq) and the mean number of busy
+    windows is the offered load lambda / mu."""
+    servers, rho, service = 5, 0.85, 2.0
+    rate = servers * rho / service
+    raw = mmc_dict(servers, rate, service, days=1)
+    raw["calendar"]["warmup_days"] = 1
+    result = run(build(raw), reps=20, seed=5)
+    per_rep = result.hourly.groupby("replication")[["queue_length_mean", "busy_windows_mean"]]
+    levels = per_rep.mean()  # 24 equal hours: the day's time average
+    lo, hi = t_interval(levels["queue_length_mean"].to_numpy())
+    assert lo <= rate * theory.mmc_mean_wait(servers, rate, service) <= hi
+    lo, hi = t_interval(levels["busy_windows_mean"].to_numpy())
+    assert lo <= rate * service <= hi
