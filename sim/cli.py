@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import kpis
 from sim.compare import compare
 from sim.errors import ResultsExistError, ScenarioError
 from sim.executors import Executor, ExecutorError, make_executor
@@ -46,17 +47,7 @@ from sim.theory import acceptance_load
 __all__ = ["main"]
 
 
-_CASE_SHOWN = (
-    "same_day_rate",
-    "trips_per_case",
-    "one_trip_share",
-    "backoffice_cases",
-    "lead_time_mean_days",
-    "lead_time_p90_days",
-    "on_time_promised_rate",
-    "on_time_statutory_rate",
-    "warnings",
-)
+_CASE_SHOWN = kpis.case_shown()
 
 
 class UsageError(Exception):
@@ -145,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("size", help="fewest windows that meet a service target")
     p.add_argument("scenario", type=Path)
-    p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "service_level>=0.9"')
+    p.add_argument(
+        "--target", required=True, help='e.g. "wait_p90_min<=15", "service_level_ticket>=0.9"'
+    )
     p.add_argument("--pool", help="size only this pool, on the hall-wide KPI")
     p.add_argument("--team", help="size this back-office team's staff on a whole-case KPI")
     p.add_argument("--max-windows", type=_positive_int, default=1000, help="cap per pool")
@@ -312,8 +305,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     with _executor(args) as executor:
         result = sweep(scenario, grid, args.reps, args.seed, executor, progress_enabled())
     folder = write_sweep(result, out, args.force, time.perf_counter() - started)
-    wide = result.table[result.table["kpi"].isin(["wait_mean_min", "wait_p90_min",
-                                                  "service_level", "utilization"])]  # fmt: skip
+    wide = result.table[result.table["kpi"].isin(HEADLINE_KPIS)]
     print(wide.pivot_table(index=result.settings, columns="kpi", values="mean").to_string())
     print(f"results in {folder}/ (open report.html)")
     return 0

@@ -19,6 +19,8 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.metrics import HEADLINE_KPIS
+
 __all__ = ["figure_fonts", "queue_by_hour", "utilization_by_pool", "wait_distribution"]
 
 # fonts with Chinese glyphs, in order of preference (Linux, Windows, macOS)
@@ -127,7 +129,7 @@ def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None
 def sweep_kpis(
     table: pd.DataFrame,
     settings: list[str],
-    kpis: tuple[str, ...] = ("wait_mean_min", "wait_p90_min", "service_level", "utilization"),
+    kpis: tuple[str, ...] = HEADLINE_KPIS,
     fig: Figure | None = None,
 ) -> Axes:
     """Headline KPIs against the first varied setting (one line per other combination)."""

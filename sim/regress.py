@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
+from sim import kpis
 from sim.errors import ScenarioError
 from sim.executors import Executor
 from sim.experiment import run
@@ -26,23 +27,7 @@ from sim.loader import load_scenario
 
 __all__ = ["KEY_KPIS", "BaselineConfig", "check", "measure", "read_config"]
 
-KEY_KPIS = (
-    "visitors",
-    "wait_mean_min",
-    "wait_p90_min",
-    "service_level",
-    "time_in_hall_mean_min",
-    "windows",
-    "utilization",
-    "overtime_min",
-    "same_day_rate",
-    "trips_per_case",
-    "lead_time_mean_days",
-    "lead_time_p90_days",
-    "on_time_promised_rate",
-    "booked_wait_mean_min",
-    "walk_in_wait_mean_min",
-)
+KEY_KPIS = kpis.key()
 Z = float(stats.norm.ppf(1 - 0.001 / 2))
 
 

@@ -230,7 +230,7 @@ def write_results(
         page.heading("By pool (per visit)")
         pools = result.pools_summary
         page.table(pools[pools["kpi"].isin(["visits", "wait_mean_min", "wait_p90_min",
-                                            "service_level", "utilization"])]
+                                            "service_level_ticket", "utilization"])]
                    .pivot(index="pool", columns="kpi", values="mean").reset_index())  # fmt: skip
         _scenario_sections(page, result.scenario)
         (folder / "report.html").write_text(page.render(), encoding="utf-8")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim import theory
+from sim import kpis, theory
 from sim.calendar import format_time
 from sim.errors import ScenarioError
 from sim.executors import Executor
@@ -49,29 +49,12 @@ __all__ = [
     "size_team",
 ]
 
-# KPIs that more windows improve, and the direction a target on them must take
-SIZABLE = {
-    "wait_mean_min": "<=",
-    "wait_p50_min": "<=",
-    "wait_p90_min": "<=",
-    "wait_p95_min": "<=",
-    "wait_max_min": "<=",
-    "time_in_hall_mean_min": "<=",
-    "abandoned": "<=",
-    "unserved_at_close": "<=",
-    "overtime_min": "<=",
-    "service_level": ">=",
-    "served": ">=",
-}
-POOL_LEVEL = {k for k in SIZABLE if k not in {"time_in_hall_mean_min"}}
-# whole-case KPIs that more approval staff improve (`size --team`)
-TEAM_SIZABLE = {
-    "lead_time_mean_days": "<=",
-    "lead_time_p90_days": "<=",
-    "on_time_promised_rate": ">=",
-    "on_time_statutory_rate": ">=",
-    "warnings": "<=",
-}
+# KPIs that more windows (or approval staff) improve, and the direction a target on them
+# must take; per pool (per visit) and per hour where they are measured there
+SIZABLE = kpis.sizable("windows", "visitor") | kpis.sizable("windows", "visit")
+POOL_LEVEL = set(kpis.sizable("windows", "visit"))
+HOURLY_KPIS = set(kpis.sizable("windows", "hour"))
+TEAM_SIZABLE = kpis.sizable("staff")
 
 
 class TargetUnreachable(Exception):
@@ -342,9 +325,6 @@ def _every_hour_meets(result: RunResult, target: Target, pool: str) -> bool:
 def _pool_summary(result: RunResult, pool: str) -> pd.DataFrame:
     pools = result.pools_summary
     return pools[pools["pool"] == pool].drop(columns="pool")
-
-
-HOURLY_KPIS = {"wait_mean_min", "wait_p90_min", "wait_p95_min", "service_level"}
 
 
 @dataclass(frozen=True)

@@ -89,13 +89,13 @@ def mmc_service_level(servers: int, arrival_rate: float, mean_service: float, t:
 def mmc_kpi(kpi: str, servers: int, arrival_rate: float, mean_service: float, target_wait: float):
     """An M/M/c steady-state value of a hallsim KPI, or None where theory has no formula."""
     if arrival_rate * mean_service >= servers:
-        return math.inf if kpi != "service_level" else 0.0
+        return math.inf if not kpi.startswith("service_level") else 0.0
     quantiles = {"wait_p50_min": 0.5, "wait_p90_min": 0.9, "wait_p95_min": 0.95}
     if kpi == "wait_mean_min":
         return mmc_mean_wait(servers, arrival_rate, mean_service)
     if kpi in quantiles:
         return mmc_wait_quantile(servers, arrival_rate, mean_service, quantiles[kpi])
-    if kpi == "service_level":
+    if kpi.startswith("service_level"):
         return mmc_service_level(servers, arrival_rate, mean_service, target_wait)
     if kpi == "time_in_hall_mean_min":
         return mmc_mean_wait(servers, arrival_rate, mean_service) + mean_service

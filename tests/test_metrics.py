@@ -64,7 +64,10 @@ def test_overall_kpis_are_per_visitor():
     assert kpis["wait_mean_min"] == pytest.approx(10)
     assert kpis["wait_p50_min"] == pytest.approx(10)
     assert kpis["wait_max_min"] == pytest.approx(20)
-    assert kpis["service_level"] == pytest.approx(2 / 4)  # the abandoned one fails
+    assert kpis["service_level_visitor"] == pytest.approx(2 / 4)  # the abandoned one fails
+    # per ticket (Qmatic): 3 of the 5 tickets were called within 10 minutes (visitor 2's
+    # second waited 15; the abandoned one counts as missed)
+    assert kpis["service_level_ticket"] == pytest.approx(3 / 5)
     assert kpis["time_in_hall_mean_min"] == pytest.approx((20 + 40 + 240 + 30) / 4)
     # busy inside opening hours: 20 + 30 + 10 + 190, over 2 windows x 240 minutes
     assert kpis["utilization"] == pytest.approx(250 / 480)
@@ -75,7 +78,7 @@ def test_pool_kpis_are_per_visit():
     row = pool_table(hand_log(), CAPACITY).iloc[0]
     assert (row["visits"], row["served"], row["abandoned"]) == (5, 4, 1)
     assert row["wait_mean_min"] == pytest.approx(7.5)
-    assert row["service_level"] == pytest.approx(3 / 5)
+    assert row["service_level_ticket"] == pytest.approx(3 / 5)
     assert row["service_mean_min"] == pytest.approx((20 + 30 + 10 + 210) / 4)
 
 
@@ -132,3 +135,21 @@ def test_every_kpi_is_documented():
     for table in tables:
         for kpi in set(table.columns) - keys:
             assert f"`{kpi}`" in doc, f"{kpi} is not in docs/kpis.md"
+
+
+def test_every_kpi_a_table_computes_is_in_the_registry_at_its_level():
+    """One registry (sim.kpis) says what each KPI is; the tables compute nothing else."""
+    from pathlib import Path
+
+    from sim import load_scenario, run
+    from sim.kpis import KPIS
+
+    root = Path(__file__).resolve().parent.parent
+    result = run(load_scenario(root / "scenarios/quanzhou-2021-whole-case.yaml"), reps=1)
+    ids = {"scenario", "replication", "pool", "matter", "hour", "team"}
+    for table, level in ((result.kpis, "visitor"), (result.pools, "visit"),
+                         (result.matters, "visit"), (result.hourly, "hour"),
+                         (result.case_kpis, "case"), (result.teams, "team")):  # fmt: skip
+        for column in set(table.columns) - ids:
+            assert column in KPIS, f"{column} is not in sim.kpis"
+            assert level in KPIS[column].levels, f"{column} is not declared at {level}"

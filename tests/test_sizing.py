@@ -16,7 +16,7 @@ from tests.helpers import ROOT, build, mmc_dict
     ("target", "rate", "service"),
     [
         ("wait_mean_min<=1", 2.0, 5.0),
-        ("service_level>=0.8", 1.0, 8.0),
+        ("service_level_ticket>=0.8", 1.0, 8.0),
         ("wait_p90_min<=3", 3.0, 2.0),
     ],
 )
