@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim import load_scenario
 from sim.cli import main
 from tests.helpers import ROOT
 
@@ -76,12 +77,24 @@ def test_regress_passes_on_itself_and_fails_on_drift(tmp_path, capsys):
     assert "2 drifted" in out and "wait_mean_min" in out and "windows" in out
 
 
-def test_shipped_baseline_is_current():
-    """The committed baseline matches the code: what `.ci/run` checks with `hallsim regress`."""
+def test_shipped_baseline_covers_its_scenarios_and_todays_key_kpis():
+    """The committed baseline matches the code without running it (`.ci/run` re-runs it
+    with `hallsim regress`): every scenario baseline.yaml names, with every key KPI of the
+    registry that the scenario measures, and nothing the code no longer computes."""
+    from sim import kpis as registry
+    from sim.regress import read_config
+
     baseline = ROOT / "results/baseline"
-    assert (baseline / "kpis.csv").exists(), "run: hallsim regress --update"
+    config = read_config(baseline)
     kpis = pd.read_csv(baseline / "kpis.csv")
-    assert {"quanzhou-2021-department", "quanzhou-2021-comprehensive"} <= set(kpis["scenario"])
+    names = [load_scenario(baseline / path).name for path in config.scenarios]
+    assert sorted(set(kpis["scenario"])) == sorted(names)
+    assert set(kpis["kpi"]) <= set(registry.key()), "a KPI the code no longer computes"
+    always = {"visitors", "wait_mean_min", "wait_p90_min", "service_level_visitor",
+              "service_level_ticket", "windows", "utilization"}  # fmt: skip
+    for name, rows in kpis.groupby("scenario"):
+        assert always <= set(rows["kpi"]), name
+        assert rows["replications"].isin([0, config.reps]).all(), name  # 0: undefined here
 
 
 def _chromium() -> str | None:

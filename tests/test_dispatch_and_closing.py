@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim import run
+from sim.metrics import overlap
 from tests.helpers import build, mmc_dict, t_interval
 
 
@@ -79,3 +80,27 @@ def test_patience_is_drawn_afresh_for_every_queue_visit():
     assert len(gave_up) > 30
     sooner = (gave_up < desk.reindex(gave_up.index)).mean()
     assert sooner > 0.1, sooner
+
+
+def test_lunch_serves_ticket_holders_first_and_nobody_else_during_the_break():
+    """`serve_ticket_holders`: services start during lunch only for tickets taken before
+    it, and every such holder is called before lunch ends or when a window frees up;
+    `pause`: no service starts during lunch."""
+    raw = mmc_dict(3, 0.6, 4.0, opens_at="08:00", closes_at="17:00", days=3)
+    raw["demand"]["arrival_profile"] = {"08:00": 1, "12:00": 0.5, "13:00": 1}
+    lunch = {"starts_at": "12:00", "ends_at": "13:00"}
+    serve = run(build(raw, **{"calendar.lunch": lunch | {"at_start": "serve_ticket_holders"}}),
+                reps=3, seed=8).log  # fmt: skip
+    pause = run(build(raw, **{"calendar.lunch": lunch | {"at_start": "pause"}}), reps=3, seed=8).log
+    for log, holders_served in ((serve, True), (pause, False)):
+        served = log[log["outcome"] == "served"]
+        in_lunch = served[served["start_at"].between(720, 780, inclusive="left")]
+        assert (in_lunch["ticket_at"] < 720).all()  # nobody who came at lunch
+        assert (len(in_lunch) > 0) == holders_served
+    # serving holders: a holder still waiting at 13:00 means all windows were busy
+    served = serve[serve["outcome"] == "served"]
+    late = served[(served["ticket_at"] < 720) & (served["start_at"] >= 780)]
+    for (rep, day), _ in late.groupby(["replication", "day"]):
+        today = served[(served["replication"] == rep) & (served["day"] == day)]
+        busy = overlap(today["start_at"].to_numpy(), today["end_at"].to_numpy(), 720, 780)
+        assert busy.sum() > 3 * 60 - 1e-6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import Target, load_scenario, size, theory
+from sim import Target, load_scenario, run, size, theory, with_settings
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.sizing import TargetUnreachable, _search
@@ -37,9 +37,19 @@ def test_sizing_reports_counts_one_below_and_the_peak_hour_effect():
     (row,) = result.table().to_dict("records")
     assert row["sized"] < row["current"] == 91
     assert row["erlang_daily_average"] < row["erlang_peak_hour"]  # a daily average undersizes
-    assert row["wait_p90_min_at_size_ci_high"] <= 15
-    below = result.one_below["comprehensive"].set_index("kpi").loc["wait_p90_min"]
-    assert below["ci_high"] > 15  # one window fewer misses the target
+
+    # what the search itself guarantees (CI at the size below 15, one below not) is not
+    # evidence; fresh replications on another seed are: the target holds on average at
+    # the size, and one window fewer waits longer
+    def p90(count: int) -> float:
+        variant = with_settings(scenario, {"windows.comprehensive.count": count})
+        return run(variant, reps=12, seed=99).kpi("wait_p90_min")
+
+    at, below = p90(row["sized"]), p90(row["sized"] - 1)
+    assert at <= 15 and below > at
+    assert row["wait_p90_min_one_below"] == pytest.approx(
+        result.one_below["comprehensive"].set_index("kpi").loc["wait_p90_min", "mean"]
+    )
 
 
 def test_search_finds_the_smallest_passing_count():
