@@ -19,12 +19,13 @@ from sim.metrics import (
     replication_table,
     summarize,
 )
+from sim.overrides import with_settings
 from sim.records import COLUMNS
 from sim.report import write_results
 from sim.scenario import Scenario
 from sim.sizing import SizingResult, Target, size
 from sim.streams import DEFAULT_SEED
-from sim.sweep import SweepResult, sweep, with_settings
+from sim.sweep import SweepResult, sweep
 
 __all__ = [
     "COLUMNS",

@@ -13,12 +13,14 @@ hall, this module only simulates and records rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
 
 from sim.calendar import MINUTES_PER_DAY
+from sim.records import CaseRow, StepRow
 from sim.scenario import Approval, Scenario
 
 __all__ = ["BackOfficeModel", "next_working_time", "work_finish"]
@@ -60,8 +62,8 @@ class BackOfficeModel:
         self.joint_hours = scenario.backoffice_intervals  # of several teams, when all work
         self.teams = {dept: simpy.Resource(env, staff) for dept, staff in office.teams.items()}
         self.warning_share = office.warning_share
-        self.cases: list[tuple] = []
-        self.steps: list[tuple] = []
+        self.cases: list[CaseRow] = []
+        self.steps: list[StepRow] = []
         self._next_case = 0
 
     def open_case(
@@ -116,7 +118,7 @@ class BackOfficeModel:
                 yield from self._step(case, step, *draw)
         done[0] = True
         self.cases.append(
-            (case, visitor, matter, accepted, env.now, warned[0] if warned else float("nan"))
+            CaseRow(case, visitor, matter, accepted, env.now, warned[0] if warned else math.nan)
         )
         if on_done is not None:
             on_done()
@@ -142,7 +144,9 @@ class BackOfficeModel:
         if delay_days:
             yield env.timeout(delay_days * MINUTES_PER_DAY)
         for step in steps:
-            self.steps.append((case, step.department, queued, begin, end, effort_min, env.now))
+            self.steps.append(
+                StepRow(case, step.department, queued, begin, end, effort_min, env.now)
+            )
 
     def _step(
         self, case: int, step, effort_min: float, delay_days: float
@@ -157,4 +161,4 @@ class BackOfficeModel:
             yield env.timeout(end - env.now)
         if delay_days:
             yield env.timeout(delay_days * MINUTES_PER_DAY)
-        self.steps.append((case, step.department, queued, begin, end, effort_min, env.now))
+        self.steps.append(StepRow(case, step.department, queued, begin, end, effort_min, env.now))

@@ -38,7 +38,15 @@ import simpy
 from sim.backoffice import BackOfficeModel
 from sim.calendar import MINUTES_PER_DAY
 from sim.demand import KIOSK, MAX_TRIPS, ONLINE, draw_day
-from sim.records import OUTCOMES, STAGES, LogBuilder, case_frame, step_frame
+from sim.records import (
+    OUTCOMES,
+    STAGES,
+    LogBuilder,
+    OnlineRow,
+    VisitRow,
+    case_frame,
+    step_frame,
+)
 from sim.scenario import Scenario
 from sim.streams import Streams, name_key
 
@@ -250,7 +258,7 @@ class _Hall:
         )
         # anything to do after an acceptance: a back office, or instant results to issue
         self.follow_up = scenario.backoffice is not None or self.instant_to_issuance
-        self.online: list[tuple[int, int, float]] = []  # (visitor, matter, applied at)
+        self.online: list[OnlineRow] = []
         self.backoffice = (
             None if scenario.backoffice is None else BackOfficeModel(self.env, scenario)
         )
@@ -447,7 +455,7 @@ class _Hall:
         kept = []
         for k, m in enumerate(visitor.remaining):
             if channel[k] == ONLINE:
-                self.online.append((visitor.number, m, self.env.now))
+                self.online.append(OnlineRow(visitor.number, m, self.env.now))
                 self._open_case_unless_instant(visitor, m, k)  # instant: sent electronically
             else:
                 kept.append(k)
@@ -595,8 +603,12 @@ class _Hall:
         v = ticket.visitor
         window = None if ticket.window is None else ticket.window + 1
         self._add(
-            (v.day, v.number, ticket.visit, ticket.label, ticket.pool.index, window,
-             v.arrival, ticket.ticket_at, start, end, outcome, v.trip, incomplete, ticket.booked)
+            VisitRow(
+                day=v.day, visitor=v.number, visit=ticket.visit, label=ticket.label,
+                pool=ticket.pool.index, window=window, arrival_abs_min=v.arrival,
+                ticket_abs_min=ticket.ticket_at, start_abs_min=start, end_abs_min=end,
+                outcome=outcome, trip=v.trip, incomplete=incomplete, booked=ticket.booked,
+            )
         )  # fmt: skip
 
     def run(self) -> None:
@@ -677,7 +689,7 @@ def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
         dates,
     )
     steps = step_frame(office.steps if office else [], scenario.name, replication)
-    online = pd.DataFrame(hall.online, columns=["visitor", "matter", "applied_abs_min"])
+    online = pd.DataFrame(hall.online, columns=list(OnlineRow._fields))
     online = online.assign(
         scenario=scenario.name,
         replication=replication,

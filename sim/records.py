@@ -7,12 +7,24 @@ the same metrics.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
 
-__all__ = ["COLUMNS", "OUTCOMES", "STAGES", "LogBuilder", "columns_markdown"]
+__all__ = [
+    "COLUMNS",
+    "OUTCOMES",
+    "STAGES",
+    "CaseRow",
+    "LogBuilder",
+    "OnlineRow",
+    "StepRow",
+    "VisitRow",
+    "columns_markdown",
+]
 
 OUTCOMES = ("served", "abandoned", "unserved_at_close")
 STAGES = ("consultation", "acceptance", "issuance")  # of a trip, in order
@@ -49,21 +61,66 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-class LogBuilder:
-    """Rows the model appends to; no metric is computed here.
+class VisitRow(NamedTuple):
+    """What the model records about one queue visit; `to_frame` names and types it.
+    Times are clock minutes since day 0 (`_abs_min`); `label`, `pool` and `outcome` are
+    indices (into the visit labels, the pool names and OUTCOMES), cheap in the hot loop."""
 
-    A row is (day, visitor, visit, label, pool, window, arrival, ticket, start, end,
-    outcome, trip, incomplete, booked) with absolute times in minutes since day 0, `label`
-    an index into the
-    (matters, departments, n_matters) labels, `pool` an index into the pool names and
-    `outcome` an index into OUTCOMES. Small integers keep the hot loop cheap; names are
-    attached once, as categoricals, in `to_frame`.
-    """
+    day: int
+    visitor: int
+    visit: int
+    label: int
+    pool: int
+    window: int | None
+    arrival_abs_min: float
+    ticket_abs_min: float
+    start_abs_min: float
+    end_abs_min: float
+    outcome: int
+    trip: int
+    incomplete: int
+    booked: bool
+
+
+class OnlineRow(NamedTuple):
+    """An application made online (it never queues for acceptance)."""
+
+    visitor: int
+    matter: int
+    applied_abs_min: float
+
+
+class CaseRow(NamedTuple):
+    """A back-office case as the model records it (see CASE_COLUMNS for the log)."""
+
+    case: int
+    visitor: int
+    matter: int
+    accepted_abs_min: float
+    finished_abs_min: float
+    warned_abs_min: float
+
+
+class StepRow(NamedTuple):
+    """One approval step (see STEP_COLUMNS)."""
+
+    case: int
+    department: str
+    queued_abs_min: float
+    work_start_abs_min: float
+    work_end_abs_min: float
+    effort_min: float
+    done_abs_min: float
+
+
+class LogBuilder:
+    """Rows the model appends to (VisitRow); no metric is computed here. Names are
+    attached once, as categoricals, in `to_frame`."""
 
     __slots__ = ("rows",)
 
     def __init__(self) -> None:
-        self.rows: list[tuple] = []
+        self.rows: list[VisitRow] = []
 
     def to_frame(
         self,
@@ -76,10 +133,15 @@ class LogBuilder:
     ) -> pd.DataFrame:
         """The event log; `dates` maps a working day to its date (datetime64[D])."""
         n = len(self.rows)
-        cols = list(zip(*self.rows, strict=True)) if n else [()] * 14
-        (day, visitor, visit, label, pool, window, arrival, ticket, start, end, outcome,
-         trip, incomplete, booked) = cols  # fmt: skip
-        day = np.asarray(day, dtype=np.int32)
+        cols = VisitRow(*(zip(*self.rows, strict=True) if n else [()] * len(VisitRow._fields)))
+        visitor, visit, label, pool, window = (
+            cols.visitor, cols.visit, cols.label, cols.pool, cols.window
+        )  # fmt: skip
+        arrival, ticket, start, end = (
+            cols.arrival_abs_min, cols.ticket_abs_min, cols.start_abs_min, cols.end_abs_min
+        )  # fmt: skip
+        outcome, trip, incomplete, booked = cols.outcome, cols.trip, cols.incomplete, cols.booked
+        day = np.asarray(cols.day, dtype=np.int32)
         offset = day.astype(float) * MINUTES_PER_DAY
         label = np.asarray(label, dtype=np.int64)
         start, end, ticket = (np.asarray(x, dtype=float) for x in (start, end, ticket))
@@ -193,14 +255,14 @@ STEP_COLUMNS: dict[str, tuple[str, str]] = {
 
 
 def case_frame(
-    rows: list[tuple],
+    rows: list[CaseRow],
     scenario: str,
     replication: int,
     matters: list[str],
     approvals: list,
     dates: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Case rows (case, visitor, matter index, accepted, finished, warned) -> case log."""
+    """Case rows -> the case log (CASE_COLUMNS)."""
     case, visitor, matter, accepted, finished, warned = (
         [np.asarray(c) for c in zip(*rows, strict=True)] if rows else [np.array([])] * 6
     )
@@ -250,9 +312,8 @@ def _whole_days(limit_days: np.ndarray) -> np.ndarray:
     return np.ceil(limit_days - 1e-9)
 
 
-def step_frame(rows: list[tuple], scenario: str, replication: int) -> pd.DataFrame:
-    names = [c for c in STEP_COLUMNS if c not in {"scenario", "replication"}]
-    frame = pd.DataFrame(rows, columns=names)
+def step_frame(rows: list[StepRow], scenario: str, replication: int) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(StepRow._fields))
     frame.insert(0, "replication", replication)
     frame.insert(0, "scenario", scenario)
     return frame.astype({k: v for k, (v, _) in STEP_COLUMNS.items()})

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,8 @@ from sim.calendar import format_time
 from sim.errors import ScenarioError
 from sim.executors import Executor
 from sim.experiment import RunResult, run
+from sim.overrides import with_settings
 from sim.scenario import Scenario
-from sim.sweep import with_settings
 
 __all__ = [
     "PoolSizing",
@@ -159,6 +160,30 @@ class SizingResult:
         return pd.DataFrame(rows)
 
 
+class _Evaluations:
+    """Runs of the scenario with some fields changed, each variant run once: every
+    sizing search evaluates counts it has seen before (one seed: common random numbers)."""
+
+    def __init__(
+        self, scenario: Scenario, reps: int, seed: int, executor: Executor | None, progress: bool
+    ):
+        self.scenario, self.reps, self.seed = scenario, reps, seed
+        self.executor, self.progress = executor, progress
+        self._runs: dict[tuple, RunResult] = {}
+
+    def __call__(self, settings: dict[str, Any]) -> RunResult:
+        key = tuple(sorted((path, repr(value)) for path, value in settings.items()))
+        if key not in self._runs:
+            variant = with_settings(self.scenario, settings)
+            self._runs[key] = run(
+                variant, self.reps, self.seed, self.executor, progress=self.progress
+            )
+        return self._runs[key]
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
 def _target_row(result: RunResult, target: Target, pool: str, level: str) -> pd.Series:
     if level == "hall":
         return result.summary.set_index("kpi").loc[target.kpi]
@@ -236,20 +261,15 @@ def size(
             f"pools with a schedule are checked hour by hour: use one of {sorted(HOURLY_KPIS)}",
         )  # fmt: skip
     counts = {name: p.count for name, p in scenario.windows.items()}
-    cache: dict[tuple[tuple[str, int], ...], RunResult] = {}
+    cache = _Evaluations(scenario, reps, seed, executor, progress)
 
     def evaluate(counts: dict[str, int]) -> RunResult:
-        key = tuple(sorted(counts.items()))
-        if key not in cache:
-            settings = {}
-            for n, c in counts.items():
-                settings[f"windows.{n}.count"] = c
-                if scenario.windows[n].schedule is not None:
-                    settings[f"windows.{n}.schedule"] = _scaled(scenario.windows[n].schedule, c)
-            cache[key] = run(
-                with_settings(scenario, settings), reps, seed, executor, progress=progress
-            )
-        return cache[key]
+        settings = {}
+        for n, c in counts.items():
+            settings[f"windows.{n}.count"] = c
+            if scenario.windows[n].schedule is not None:
+                settings[f"windows.{n}.schedule"] = _scaled(scenario.windows[n].schedule, c)
+        return cache(settings)
 
     pilot = evaluate(counts)
     estimates: dict[str, tuple[int, int, float, float, float]] = {}
@@ -392,17 +412,15 @@ def size_schedule(
         raise ScenarioError("--pool", pool, f"no such pool; pools: {sorted(scenario.windows)}")
     starts = _hour_segments(scenario)
     labels = [format_time(t) for t in starts]
-    cache: dict[tuple[int, ...], RunResult] = {}
+    cache = _Evaluations(scenario, reps, seed, executor, progress)
 
     def evaluate(counts: tuple[int, ...]) -> RunResult:
-        if counts not in cache:
-            settings = {
+        return cache(
+            {
                 f"windows.{pool}.count": max(max(counts), 1),
                 f"windows.{pool}.schedule": dict(zip(labels, counts, strict=True)),
             }
-            variant = with_settings(scenario, settings)
-            cache[counts] = run(variant, reps, seed, executor, progress=progress)
-        return cache[counts]
+        )
 
     def every_hour_meets(counts: tuple[int, ...]) -> bool:
         return _every_hour_meets(evaluate(counts), target, pool)
@@ -484,13 +502,10 @@ def size_team(
         raise ScenarioError(
             "--target", target.kpi, f"sizing a team needs one of {sorted(TEAM_SIZABLE)}"
         )
-    cache: dict[int, RunResult] = {}
+    cache = _Evaluations(scenario, reps, seed, executor, progress)
 
     def evaluate(staff: int) -> RunResult:
-        if staff not in cache:
-            variant = with_settings(scenario, {f"backoffice.teams.{team}": staff})
-            cache[staff] = run(variant, reps, seed, executor, progress=progress)
-        return cache[staff]
+        return cache({f"backoffice.teams.{team}": staff})
 
     def row(result: RunResult) -> pd.Series:
         return result.case_summary.set_index("kpi").loc[target.kpi]

@@ -7,7 +7,6 @@ runs with the same seed, so differences between points are not noise between vis
 
 from __future__ import annotations
 
-import copy
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +17,10 @@ import yaml
 from sim.errors import ScenarioError
 from sim.executors import Executor
 from sim.experiment import RunResult, run
-from sim.loader import parse_scenario
+from sim.overrides import with_settings
 from sim.scenario import Scenario
 
-__all__ = ["SweepResult", "parse_setting", "sweep", "with_settings"]
+__all__ = ["SweepResult", "parse_setting", "sweep"]
 
 
 @dataclass(frozen=True)
@@ -41,24 +40,6 @@ def parse_setting(text: str) -> tuple[str, list[Any]]:
         raise ScenarioError("--set", text, "write a setting as path=value or path=v1,v2,...")
     parsed = [yaml.safe_load(v.strip()) for v in values.split(",")]
     return path.strip(), parsed
-
-
-def with_settings(scenario: Scenario, settings: dict[str, Any]) -> Scenario:
-    """A copy of the scenario with dotted-path fields replaced, validated again."""
-    raw = copy.deepcopy(scenario.model_dump(mode="json", by_alias=True))
-    for path, value in settings.items():
-        node: Any = raw
-        *parents, leaf = path.split(".")
-        for depth, key in enumerate(parents):
-            if not isinstance(node, dict) or key not in node:
-                where = ".".join(parents[: depth + 1])
-                raise ScenarioError("--set", path, f"no such field ({where} does not exist)")
-            node = node[key]
-        if not isinstance(node, dict) or leaf not in node:
-            raise ScenarioError("--set", path, "no such field in the scenario")
-        node[leaf] = value
-    label = ",".join(f"{p}={v}" for p, v in settings.items())
-    return parse_scenario(raw, file=f"--set {label}")
 
 
 def sweep(

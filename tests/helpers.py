@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 from scipy import stats
 
 from sim import Scenario, parse_scenario
+from sim.overrides import apply_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,14 +41,7 @@ def mmc_dict(
 
 def build(raw: dict[str, Any], **changes: Any) -> Scenario:
     """Validate a raw mapping after applying dotted-path changes: build(d, **{"a.b": 1})."""
-    data = copy.deepcopy(raw)
-    for path, value in changes.items():
-        node = data
-        *parents, leaf = path.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    return parse_scenario(data)
+    return parse_scenario(apply_settings(raw, changes))
 
 
 def t_interval(values: np.ndarray, confidence: float = 0.99) -> tuple[float, float]:
