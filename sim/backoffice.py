@@ -23,7 +23,12 @@ from sim.calendar import MINUTES_PER_DAY
 from sim.records import CaseRow, StepRow
 from sim.scenario import Approval, Scenario
 
-__all__ = ["BackOfficeModel", "next_working_time", "work_finish"]
+__all__ = ["MAX_DAYS", "BackOfficeModel", "next_working_time", "work_finish"]
+
+# Draws beyond these (one in a million at most: sim.scenario bounds the tails) are cut
+# here, so that no single draw can run the clock past the calendar's last date.
+MAX_DAYS = 25_000  # working days, a hundred years
+MAX_EFFORT_HOURS = 20_000
 
 
 def next_working_time(t: float, intervals: list[tuple[int, int]]) -> float:
@@ -101,7 +106,10 @@ class BackOfficeModel:
         limit = self.warning_share * approval.promised_days * MINUTES_PER_DAY
         env.timeout(limit).callbacks.append(warn)
         draws = [
-            (float(step.effort_hours.quantile(u)) * 60, float(step.delay_days.quantile(v)))
+            (
+                min(float(step.effort_hours.quantile(u)), MAX_EFFORT_HOURS) * 60,
+                min(float(step.delay_days.quantile(v)), MAX_DAYS),
+            )
             for step, (u, v) in zip(approval.steps, uniforms, strict=False)
         ]
         if approval.route == "joint":

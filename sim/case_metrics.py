@@ -77,10 +77,12 @@ def _cohort(
     also those in the drain after the last day."""
     if capacity is None:
         return visits, online, None
-    first = visits[visits["trip"] == 1]
-    ids = set(capacity.measured(first)["visitor"])
+    # a visitor's first day: their first trip or online application, whichever came
+    # first (an online applicant's collection trip is logged as trip 1, days later)
+    first = visits.groupby("visitor")["day"].min()
     if len(online):
-        ids |= set(capacity.measured(online)["visitor"])
+        first = pd.concat([first, online.groupby("visitor")["day"].min()]).groupby(level=0).min()
+    ids = set(first[(first >= capacity.first_day) & (first < capacity.end_day)].index)
     visits = visits[visits["visitor"].isin(ids)]
     online = online[online["visitor"].isin(ids)] if len(online) else online
     return visits, online, ids

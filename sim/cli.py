@@ -212,8 +212,8 @@ def _executor(args: argparse.Namespace) -> Executor:
 def _out(args: argparse.Namespace, default: str) -> Path:
     out = args.out or Path("results") / default
     check_destination(out, args.force)
-    for debris in clean_debris(out.parent):
-        print(f"hallsim: removed {debris}, left by an interrupted run", file=sys.stderr)
+    for what in clean_debris(out.parent):
+        print(f"hallsim: {what}", file=sys.stderr)
     return out
 
 

@@ -4,8 +4,10 @@ What a visitor brings is drawn here, up front and vectorised, from uniforms keye
 they are for (sim.streams): the day and the visitor's place in its arrivals, and the
 matter's name. Two scenarios with the same demand see the same visitors however their
 windows are organised, and editing one matter leaves the other visitors as they were.
-Draws needed only later (patience per queue visit, instant or back office, approval
-effort, returns, issuance) are made by the model with the same keys.
+Draws the model needs later (patience per queue visit, instant or back office, approval
+effort, returns, issuance) are made here too, vectorised, with the keys the model would
+use one at a time (sim.streams gives the same bits either way); the arrays that hold them
+are containers, not keys.
 """
 
 from __future__ import annotations
@@ -41,9 +43,21 @@ class DayVisitors:
     # arrival_at then the time they came) and True for no-shows (who never come)
     slot_at: np.ndarray | None = None
     no_show: np.ndarray | None = None
+    # with patience: (n, PATIENT_VISITS) patience at the visitor's 1st, 2nd, ... queue visit
+    patience_min: np.ndarray | None = None
+    # with a back office: (n, k_max) instant-or-not uniforms and (n, k_max, steps, 2)
+    # effort and delay uniforms of each approval step (keyed by department, occurrence)
+    instant_u: np.ndarray | None = None
+    effort_u: np.ndarray | None = None
+    # with incomplete materials possible: (n, k_max, MAX_TRIPS, 2) per attempt: incomplete?
+    # and the return delay
+    returns_u: np.ndarray | None = None
+    # with issuance windows: (n, k_max, 3): mailed?, collection delay, issuance time
+    issuance_u: np.ndarray | None = None
 
 
 MAX_TRIPS = 8  # a matter is accepted at the latest on this trip (caps a geometric count)
+PATIENT_VISITS = 8  # patience drawn up front for this many queue visits (later: one at a time)
 
 
 def arrival_times(
@@ -125,10 +139,52 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
             booked_share,
             streams.uniform("appointments", day, visitor, np.arange(4)),
         )
+    keyed = visitor[:, :, None], drawn_keys[:, :, None]  # per visitor and matter, then more
+    patience = instant_u = effort_u = returns_u = issuance_u = None
+    if scenario.patience_min is not None:
+        visits = np.arange(1, PATIENT_VISITS + 1)
+        patience = scenario.patience_min.quantile(streams.uniform("patience", day, visitor, visits))
+    if scenario.backoffice is not None:
+        instant_u = streams.uniform("instant", day, visitor, drawn_keys)
+        departments, occurrences = _step_keys(scenario)
+        effort_u = streams.uniform(
+            "backoffice", day, visitor[:, :, None, None], drawn_keys[:, :, None, None],
+            departments[np.maximum(matters, 0)][..., None],
+            occurrences[np.maximum(matters, 0)][..., None], np.arange(2),
+        )  # fmt: skip
+    if any(m.incomplete_share > 0 for m in matter_list):
+        attempts = np.arange(MAX_TRIPS)[:, None]
+        returns_u = streams.uniform("returns", day, *(k[..., None] for k in keyed), attempts,
+                                    np.arange(2))  # fmt: skip
+    if scenario.issuance is not None:
+        issuance_u = streams.uniform("issuance", day, *keyed, np.arange(3))
     return DayVisitors(
         day, arrival_at, matters, n_matters, work, channel, consults, consult_min, slot_at,
-        no_show,
+        no_show, patience, instant_u, effort_u, returns_u, issuance_u,
     )  # fmt: skip
+
+
+def step_keys(steps) -> list[tuple[int, int]]:
+    """(department, occurrence) of each approval step: what its draws are keyed by, so
+    that adding a step leaves the others' draws alone."""
+    seen: dict[str, int] = {}
+    keys = []
+    for step in steps:
+        seen[step.department] = seen.get(step.department, -1) + 1
+        keys.append((name_key(step.department), seen[step.department]))
+    return keys
+
+
+def _step_keys(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """(matters, most steps) tables of step department keys and occurrences (0 padded)."""
+    routes = [step_keys(m.approval.steps) if m.approval else [] for m in scenario.matters.values()]
+    width = max(1, *(len(r) for r in routes))
+    departments = np.zeros((len(routes), width), dtype=np.uint64)
+    occurrences = np.zeros((len(routes), width), dtype=np.int64)
+    for i, route in enumerate(routes):
+        for s, (department, occurrence) in enumerate(route):
+            departments[i, s], occurrences[i, s] = department, occurrence
+    return departments, occurrences
 
 
 def _book(

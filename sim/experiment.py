@@ -124,13 +124,21 @@ TABLES = ("log", "kpis", "pools", "matters", "hourly", "periods",
           "cases", "steps", "case_kpis", "case_matters", "teams", "backlog")  # fmt: skip
 
 
-def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
+def _tables(
+    scenario: Scenario, out: Simulated, replication: int | None = None
+) -> dict[str, pd.DataFrame]:
     """Every KPI table of one replication's logs."""
     capacity = Capacity.from_scenario(scenario)
     log = out.log
+    kpis = replication_table(log, capacity)
+    if kpis.empty and replication is not None:  # nobody came: a row of zeros, not no row
+        nobody = dict.fromkeys(
+            ("visitors", "served", "abandoned", "unserved_at_close", "visits"), 0
+        )
+        kpis = pd.DataFrame([{"scenario": scenario.name, "replication": replication, **nobody}])
     tables = {
         "log": log,
-        "kpis": replication_table(log, capacity),
+        "kpis": kpis,
         "pools": pool_table(log, capacity),
         "matters": matter_table(log, capacity),
         "hourly": hourly_table(log, capacity),
@@ -162,7 +170,7 @@ def _tables(scenario: Scenario, out: Simulated) -> dict[str, pd.DataFrame]:
 
 def _replicate(scenario: Scenario, seed: int, replication: int) -> dict[str, pd.DataFrame]:
     """The unit of parallel work: simulate one replication and compute its tables."""
-    return _tables(scenario, simulate_all(scenario, seed, replication))
+    return _tables(scenario, simulate_all(scenario, seed, replication), replication)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ def foreign_files(folder: Path) -> list[str] | None:
         return None
     if not isinstance(manifest, dict) or "hallsim_version" not in manifest:
         return None
-    ours = set(manifest.get("files", []))
+    ours = {*manifest.get("files", []), _MARKER}
     return sorted(p.name for p in folder.iterdir() if p.name not in ours)
 
 
@@ -82,35 +83,55 @@ def check_destination(out: Path, force: bool) -> None:
         )
 
 
-def _alive(pid: int) -> bool:
+def _marker_text() -> str:
+    return f"{os.getpid()} {socket.gethostname()}\n"
+
+
+def _run_gone(marker: str) -> bool:
+    """True if the run that wrote this marker has ended: its pid is gone on this host.
+    A run on another host (a shared folder) is never taken for dead."""
+    pid_text, _, host = marker.strip().partition(" ")
+    pid = int(pid_text)
+    if (host and host != socket.gethostname()) or pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
         return True
-    return True
+    except PermissionError:  # someone else's process: alive
+        return False
+    return False
 
 
-def clean_debris(parent: Path) -> list[Path]:
-    """Remove the staging and retired folders of runs that were killed, beside `parent`'s
-    results; return what was removed. A folder without our marker, or whose run is still
-    going, is left alone."""
-    removed = []
+def clean_debris(parent: Path) -> list[str]:
+    """Tidy up after runs that were killed, beside `parent`'s results; return what was
+    done, one line each. A killed run's staging folder is removed; results set aside by
+    a killed `--force` are put back if nothing took their place (else removed). A folder
+    without our marker, a link, or one whose run is still going is left alone."""
+    done: list[str] = []
     if not parent.is_dir():
-        return removed
-    for folder in parent.iterdir():
-        if not (folder.name.startswith(".") and any(k in folder.name for k in _DEBRIS_KINDS)):
+        return done
+    for folder in sorted(parent.iterdir()):
+        name = folder.name
+        if not name.startswith(".") or folder.is_symlink() or not folder.is_dir():
             continue
+        kind = next((k for k in _DEBRIS_KINDS if k in name), None)
         try:
-            pid = int((folder / _MARKER).read_text().strip())
+            marker = (folder / _MARKER).read_text()
+            gone = kind is not None and _run_gone(marker)
         except (OSError, ValueError):
             continue  # not ours
-        if pid == os.getpid() or _alive(pid):
+        if not gone:
             continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
-    return removed
+        original = parent / name[1 : name.rindex(kind)]
+        kept = folder / original.name
+        if kind == ".old-" and kept.is_dir() and not original.exists():
+            os.replace(kept, original)
+            done.append(f"restored {original} (set aside by an interrupted --force)")
+        else:
+            done.append(f"removed {folder}, left by an interrupted run")
+        shutil.rmtree(folder)
+    return done
 
 
 def _own_folder(prefix: str, parent: Path) -> Path:
@@ -119,7 +140,7 @@ def _own_folder(prefix: str, parent: Path) -> Path:
     umask = os.umask(0)
     os.umask(umask)
     folder.chmod(0o777 & ~umask)  # mkdtemp makes it 0700: colleagues could not read it
-    (folder / _MARKER).write_text(f"{os.getpid()}\n")
+    (folder / _MARKER).write_text(_marker_text())
     return folder
 
 
@@ -133,14 +154,33 @@ def staged(out: Path, force: bool) -> Iterator[Path]:
     staging = _own_folder(f".{out.name}.partial-", out.parent)
     try:
         yield staging
-        (staging / _MARKER).unlink()
-        if out.exists():
-            retired = _own_folder(f".{out.name}.old-", out.parent)
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, out)
+        _move_into_place(staging, out, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _move_into_place(staging: Path, out: Path, force: bool) -> None:
+    """Put the finished staging folder at `out`, checking `out` again now: something may
+    have appeared there while the run worked. An existing folder is first set aside,
+    checked as it is now (ours, nothing added), and only then deleted; if the run is
+    killed half-way, the next run puts it back (clean_debris)."""
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise ResultsExistError(
+                f"{out} appeared while the run was working; the results were not written "
+                "(pass --force to replace it, or --out elsewhere)"
+            )
+        retired = _own_folder(f".{out.name}.old-", out.parent)
+        os.replace(out, retired / out.name)
+        try:
+            check_destination(retired / out.name, force=True)
+        except ResultsExistError:
+            os.replace(retired / out.name, out)  # not ours after all: put it back
+            shutil.rmtree(retired)
+            raise
+        os.replace(staging, out)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, out)
+    (out / _MARKER).unlink(missing_ok=True)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.backoffice import BackOfficeModel
+from sim.backoffice import MAX_DAYS, BackOfficeModel
 from sim.calendar import MINUTES_PER_DAY
 from sim.demand import KIOSK, MAX_TRIPS, ONLINE, draw_day
 from sim.records import (
@@ -48,7 +48,7 @@ from sim.records import (
     step_frame,
 )
 from sim.scenario import Scenario
-from sim.streams import Streams, name_key
+from sim.streams import Streams
 
 __all__ = ["Simulated", "simulate", "simulate_all"]
 
@@ -157,13 +157,17 @@ class _Visitor:
     number of matters for a kiosk application."""
 
     __slots__ = ("arrival", "attempts", "booked", "collecting", "consult_min", "counts", "day",
-                 "key", "number", "pending", "remaining", "slots", "stage", "to_issue", "trip",
-                 "work", "work_by_slot")  # fmt: skip
+                 "effort", "instant", "issuance", "key", "number", "patience", "pending",
+                 "remaining", "returns", "slots", "stage", "to_issue", "trip", "work",
+                 "work_by_slot")  # fmt: skip
 
     def __init__(self, number, key, day, arrival, remaining, work):
         self.number, self.day, self.arrival = number, day, arrival
         self.key = key  # (first day, place in its arrivals): the key of its random draws
         self.remaining, self.work = remaining, work
+        # keyed draws made up front for this visitor (views of the day's arrays, by slot:
+        # see DayVisitors); patience by queue visit
+        self.patience = self.instant = self.effort = self.returns = self.issuance = None
         self.slots = list(range(len(remaining)))  # each remaining matter's draw index
         self.counts = [0, 1]  # queue visits and trips so far, shared with collection trips
         self.trip = 1
@@ -212,18 +216,9 @@ class _Hall:
         ]
         pool_index = {p.name: p.index for p in self.pools}
         self.matter_ids = list(scenario.matters)
-        self.matter_keys = [name_key(m) for m in self.matter_ids]
         # draws made one at a time, keyed by (visitor key, what for): see sim.streams
-        self._u_patience = streams.drawer("patience")
-        self._u_instant = streams.drawer("instant")
-        self._u_effort = streams.drawer("backoffice")
-        self._u_returns = streams.drawer("returns")
-        self._u_issuance = streams.drawer("issuance")
+        self._u_patience = streams.drawer("patience")  # beyond the visits drawn up front
         self.patience = scenario.patience_min
-        # approval steps are keyed by department and occurrence, not by position
-        self.step_keys = [
-            _step_keys(m.approval.steps) if m.approval else [] for m in scenario.matters.values()
-        ]
         self.n_matters = len(self.matter_ids)  # a kiosk application's code is matter + this
         self.departments = [m.department for m in scenario.matters.values()]
 
@@ -271,7 +266,10 @@ class _Hall:
             base = day * MINUTES_PER_DAY
             matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
             work = v.work_min.tolist()
-            returns = any(m.incomplete_share > 0 for m in self.matter_specs)
+            patience = None if v.patience_min is None else v.patience_min.tolist()
+            instant = None if v.instant_u is None else v.instant_u.tolist()
+            # large, rarely read draws stay arrays: a visitor keeps a view of its row
+            effort, returns, issuance = v.effort_u, v.returns_u, v.issuance_u
             channel = None if v.channel is None else v.channel.tolist()
             consult = None if v.consults is None else v.consults.tolist()
             consult_min = None if v.consult_min is None else v.consult_min.tolist()
@@ -287,8 +285,14 @@ class _Hall:
                     continue
                 n = n_matters[i]
                 visitor = _Visitor(number + i, (day, i), day, env.now, matters[i][:n], work[i][:n])
-                if returns:
-                    visitor.attempts = [0] * n
+                if patience is not None:
+                    visitor.patience = patience[i]
+                if instant is not None:
+                    visitor.instant, visitor.effort = instant[i], effort[i]
+                if returns is not None:
+                    visitor.returns, visitor.attempts = returns[i], [0] * n
+                if issuance is not None:
+                    visitor.issuance = issuance[i]
                 if channel is not None and not self._apply_channels(visitor, channel[i]):
                     visitor.counts[1] = 0  # all done online: no trip (until a collection)
                     continue
@@ -428,7 +432,12 @@ class _Hall:
         counts[0] += 1
         patience = None
         if self.patience is not None:  # drawn for this queue visit
-            patience = float(self.patience.quantile(self._u_patience(*visitor.key, counts[0])))
+            drawn = visitor.patience
+            if counts[0] <= len(drawn):
+                patience = drawn[counts[0] - 1]
+            else:
+                u = self._u_patience(*visitor.key, counts[0])
+                patience = float(self.patience.quantile(u))
         env = self.env
         ticket = _Ticket(visitor, counts[0], pool, 0, label, service, env.now, group, slots)
         if self.send_home and env.now - visitor.day * MINUTES_PER_DAY >= self.closes_at:
@@ -478,8 +487,7 @@ class _Hall:
                 spec.incomplete_share > 0
                 and not spec.accept_with_deficiencies
                 and attempt < MAX_TRIPS - 1
-                and self._u_returns(*visitor.key, self.matter_keys[m % self.n_matters], attempt, 0)
-                < spec.incomplete_share
+                and visitor.returns[slot][attempt][0] < spec.incomplete_share
             ):
                 found.append(slot)
                 visitor.pending.append((m, slot))
@@ -489,9 +497,9 @@ class _Hall:
         """Come back a whole number of working days later, at the same time of day."""
         m, slot = visitor.pending[0]
         m %= self.n_matters
-        u = self._u_returns(*visitor.key, self.matter_keys[m], visitor.attempts[slot] - 1, 1)
+        u = visitor.returns[slot][visitor.attempts[slot] - 1][1]
         spec = self.matter_specs[m]
-        days = max(1, math.ceil(float(spec.return_after_days.quantile(u))))
+        days = max(1, math.ceil(min(float(spec.return_after_days.quantile(u)), MAX_DAYS)))
         self._come_back(visitor, visitor.day + days, self._return)
 
     def _come_back(self, visitor: _Visitor, day: int, then) -> None:
@@ -526,42 +534,36 @@ class _Hall:
                 continue
             instant = not self._open_case_unless_instant(visitor, m, slot)
             if instant and self.instant_to_issuance:
-                visitor.to_issue.append((m, slot, self._issuance_min(visitor, m)))
+                visitor.to_issue.append((m, slot, self._issuance_min(visitor, slot)))
 
     def _open_case_unless_instant(self, visitor: _Visitor, m: int, slot: int) -> bool:
         """An accepted application goes to the back office unless it is instant; True if
         it went. With issuance windows, its result is then mailed or collected."""
         m %= self.n_matters
-        spec, key = self.matter_specs[m], self.matter_keys[m]
+        spec = self.matter_specs[m]
         if (
             self.backoffice is None
             or spec.approval is None
-            or self._u_instant(*visitor.key, key) < spec.instant_share
+            or visitor.instant[slot] < spec.instant_share
         ):
             return False
         on_done = None
-        if (
-            self.issuance is not None
-            and self._u_issuance(*visitor.key, key, 0) >= self.issuance.mail_share
-        ):
+        if self.issuance is not None and visitor.issuance[slot][0] >= self.issuance.mail_share:
             on_done = lambda: self._plan_collection(visitor, m, slot)  # noqa: E731
-        draw, at = self._u_effort, (*visitor.key, key)
-        uniforms = [(draw(*at, *step, 0), draw(*at, *step, 1)) for step in self.step_keys[m]]
-        self.backoffice.open_case(visitor.number, m, spec.approval, uniforms, on_done)
+        self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot], on_done)
         return True
 
-    def _issuance_min(self, visitor: _Visitor, m: int) -> float:
-        key = self.matter_keys[m % self.n_matters]
-        return float(self.issuance.service_min.quantile(self._u_issuance(*visitor.key, key, 2)))
+    def _issuance_min(self, visitor: _Visitor, slot: int) -> float:
+        return float(self.issuance.service_min.quantile(visitor.issuance[slot][2]))
 
     def _plan_collection(self, visitor: _Visitor, m: int, slot: int) -> None:
         """The result is ready: the applicant comes to an issuance window for it, a
         whole number of working days later, on a trip of its own; results to collect on
         the same day are collected on one trip."""
-        u = self._u_issuance(*visitor.key, self.matter_keys[m % self.n_matters], 1)
-        days = max(1, math.ceil(float(self.issuance.collect_after_days.quantile(u))))
+        u = visitor.issuance[slot][1]
+        days = max(1, math.ceil(min(float(self.issuance.collect_after_days.quantile(u)), MAX_DAYS)))
         day = int(self.env.now // MINUTES_PER_DAY) + days  # always a later day than today
-        work = self._issuance_min(visitor, m)
+        work = self._issuance_min(visitor, slot)
         if visitor.collecting is None:
             visitor.collecting = {}
         planned = visitor.collecting.get(day)  # not come yet: it is still a later day
@@ -574,6 +576,7 @@ class _Hall:
             visitor.number, visitor.key, visitor.day, visitor.arrival, [m % self.n_matters], [work]
         )
         collector.counts, collector.slots, collector.stage = visitor.counts, [slot], _ISSUE
+        collector.patience = visitor.patience  # the same person, the next queue visit
         visitor.collecting[day] = collector
         self._come_back(collector, day, self._collect)
 
@@ -638,16 +641,6 @@ def _takes_bookings(scenario: Scenario, pool) -> bool:
     """Bookings are for acceptance at staffed windows (pools' `booked` rule applies there)."""
     at_windows = pool.stage == "acceptance" and pool.channel == "window"
     return scenario.appointments is not None and at_windows
-
-
-def _step_keys(steps) -> list[tuple[int, int]]:
-    """(department, occurrence) of each approval step: what its draws are keyed by."""
-    seen: dict[str, int] = {}
-    keys = []
-    for step in steps:
-        seen[step.department] = seen.get(step.department, -1) + 1
-        keys.append((name_key(step.department), seen[step.department]))
-    return keys
 
 
 @dataclass(frozen=True)

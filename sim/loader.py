@@ -63,10 +63,11 @@ def _no_duplicate_keys(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
         key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
         try:
-            first = seen.setdefault(key, line)
+            first = seen.get(key)
+            seen.setdefault(key, line)
         except TypeError:  # an unhashable key: the constructor says so
             continue
-        if first != line:
+        if first is not None:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark
             )

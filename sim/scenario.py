@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.calendar import (
+    WEEKDAYS,
     Calendar,
     TimeOfDay,
     Weekday,
@@ -43,6 +45,8 @@ _SHARE_TOLERANCE = 1e-6
 # a scenario name names a results folder: no path separators, no "." or "..", no
 # hidden or trailing-dot names (Windows drops those), Unicode letters welcome
 _NAME = re.compile(r"[^\W_][\w .()（）·-]*|_[\w .()（）·-]+")
+# a duration's one-in-a-million draw may be this many times its largest sensible mean
+TAIL_FACTOR = 10
 # visitors one replication may draw (a log row is about 100 bytes, several per visitor)
 MAX_VISITORS_PER_REPLICATION = 2e7
 
@@ -554,19 +558,34 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        visitors = self.demand.visitors_per_day * self.calendar.days
+        demand, cal = self.demand, self.calendar
+        working = [d for d in WEEKDAYS if d not in cal.weekend]
+        factors = [demand.weekday_factors.get(d, 1.0) for d in working]
+        if max(factors) == 0:
+            raise ValueError(
+                "demand.weekday_factors: 0 on every working weekday: nobody would ever come"
+            )
+        busiest = demand.visitors_per_day * max(factors) * max(1.0, demand.after_holiday_factor)
+        visitors = busiest * cal.horizon_days
         if visitors > MAX_VISITORS_PER_REPLICATION:
             raise ValueError(
-                f"demand.visitors_per_day: {self.demand.visitors_per_day:g} a day over "
-                f"{self.calendar.days} days is {visitors:.3g} visitors per replication, above "
-                f"the {MAX_VISITORS_PER_REPLICATION:.0e} one replication can hold in memory; "
-                "simulate fewer days and more replications"
+                f"demand.visitors_per_day: up to {busiest:g} a day over {cal.horizon_days} "
+                f"days (warm-up included) is up to {visitors:.3g} visitors per replication, "
+                f"above the {MAX_VISITORS_PER_REPLICATION:.0e} one replication can hold in "
+                "memory; simulate fewer days and more replications"
             )
         for field, dist, bound, unit in self._durations():
             if dist.mean > bound:
                 raise ValueError(
                     f"{field}: a mean of {dist.mean:.4g} {unit} is above {bound:g} {unit}; "
                     "check the unit (minutes, hours, working days)"
+                )
+            tail = float(dist.quantile(np.array(1 - 1e-6)))
+            if tail > TAIL_FACTOR * bound:
+                raise ValueError(
+                    f"{field}: one draw in a million exceeds {tail:.4g} {unit}, above "
+                    f"{TAIL_FACTOR * bound:g} {unit}; the tail is too heavy (a smaller cv, "
+                    "or drop the outlier)"
                 )
         total = sum(matter.share for matter in self.matters.values())
         if abs(total - 1) > _SHARE_TOLERANCE:

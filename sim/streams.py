@@ -39,7 +39,7 @@ DEFAULT_SEED = 20211231
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-_U53 = 2.0**-53
+_U52 = 2.0**-52  # a uniform is (k + 0.5) / 2^52, k < 2^52: inside (0, 1), never 1.0
 
 Key = int | str
 
@@ -107,14 +107,14 @@ class Streams:
             for part in arrays:
                 p = _mix_array(part.astype(np.uint64) + np.uint64(_GOLDEN))
                 out = _mix_array(out + p)
-        return ((out >> np.uint64(11)).astype(np.float64) + 0.5) * _U53
+        return ((out >> np.uint64(12)).astype(np.float64) + 0.5) * _U52
 
     def uniform1(self, source: str, *keys: Key) -> float:
         """The same uniform as `uniform` for scalar keys, without numpy (fast in the model)."""
         h = _step(self._base, name_key(source))
         for part in keys:
             h = _step(h, _as_int(part))
-        return ((h >> 11) + 0.5) * _U53
+        return ((h >> 12) + 0.5) * _U52
 
     def drawer(self, source: str, *prefix: Key) -> Callable[..., float]:
         """uniform1 with a fixed prefix, hashed once: drawer(*rest) == uniform1(source,
@@ -127,6 +127,6 @@ class Streams:
             x = h
             for part in rest:
                 x = _step(x, _as_int(part))
-            return ((x >> 11) + 0.5) * _U53
+            return ((x >> 12) + 0.5) * _U52
 
         return draw

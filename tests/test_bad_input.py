@@ -138,3 +138,23 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
     assert stop.value.code == 2 and "--reps" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("calendar: {days: 1, days: 5}\n", "", "duplicate key 'days'"),
+        ("demand: {weekday_factors: {mon: 0, tue: 0, wed: 0, thu: 0, fri: 0}}\n",
+         "demand.weekday_factors", "nobody would ever come"),
+        ("matters:\n  a: {service_min: !replace {dist: empirical, values: [%s90000]}}\n"
+         % ("5, " * 99), "matters.a.service_min", "one draw in a million"),  # mean 905
+        ("demand: {visitors_per_day: 900000, weekday_factors: {mon: 10}}\n"
+         "calendar: {days: 2, warmup_days: 900}\n", "demand.visitors_per_day", "warm-up included"),
+    ],
+)  # fmt: skip
+def test_more_odd_files_are_one_line(text, field, words, tmp_path, capsys):
+    path = tmp_path / "odd.yaml"
+    path.write_text(f"extends: {BAD / '_base.yaml'}\n{text}")
+    assert main(["validate", str(path)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and words in line and f"odd.yaml: {field}" in line, line

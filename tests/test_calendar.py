@@ -157,3 +157,30 @@ def test_busy_time_is_counted_where_it_happens_under_overload():
     assert pools.loc["pool", "utilization"] > 0.999
     busy = result.hourly[result.hourly["hour"].between(9, 16)]["busy_windows_mean"]
     assert (busy > 1.99).all()
+
+
+def test_the_measured_applicants_are_those_who_first_came_or_applied_on_measured_days():
+    """An online applicant's collection trip is logged as trip 1, days later: those who
+    applied in the warm-up stay out of the measured cohort."""
+    raw = mmc_dict(4, 0.1, 5.0, opens_at="08:00", closes_at="17:00", days=2)
+    raw["calendar"]["warmup_days"] = 3
+    raw["matters"]["m"] |= {
+        "online_share": 1.0,
+        "instant_share": 0.0,
+        "approval": {
+            "steps": [{"department": "A", "effort_hours": {"dist": "fixed", "value": 0.1}}],
+            "promised_days": 5,
+            "statutory_days": 10,
+        },
+    }
+    raw["backoffice"] = {"teams": {"A": 50}}
+    raw["issuance"] = {"service_min": {"dist": "fixed", "value": 1},
+                       "collect_after_days": {"dist": "fixed", "value": 3}}  # fmt: skip
+    raw["windows"]["issue"] = {"count": 1, "serves": "all", "stage": "issuance"}
+    scenario = build(raw)
+    result = run(scenario, 2, seed=5)
+    out = simulate_all(scenario, 5, 1)
+    measured = out.online[out.online["day"].between(3, 4)]
+    assert (out.log["day"].between(3, 4) & (out.log["trip"] == 1)).sum() > len(measured) / 3
+    accepted = result.case_kpis.set_index("replication").loc[1, "matters_accepted"]
+    assert accepted == len(measured)  # not the warm-up applicants collecting now

@@ -76,15 +76,52 @@ def test_debris_of_a_killed_run_is_removed_and_nothing_else(tmp_path, capsys):
         (folder / "summary.csv").write_text("half")
     alive = tmp_path / ".mmc.partial-live"
     alive.mkdir()
-    (alive / ".hallsim-staging").write_text(f"{os.getpid()}\n")
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    (alive / ".hallsim-staging").write_text(f"{running.pid}\n")  # another run, still going
     foreign = tmp_path / ".mmc.partial-not-ours"
     foreign.mkdir()
     (foreign / "data.txt").write_text("someone else's")
     assert main(["run", MMC, "--reps", "2", "--out", str(tmp_path / "mmc")]) == 0
     err = capsys.readouterr().err
+    running.kill()
+    running.wait()
     assert not partial.exists() and not old.exists()
     assert str(partial) in err and "interrupted run" in err
     assert alive.exists() and (foreign / "data.txt").exists()
+
+
+def test_results_set_aside_by_a_killed_force_are_put_back(tmp_path):
+    from sim.folders import clean_debris
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    retired = tmp_path / ".mmc.old-x1"
+    (retired / "mmc").mkdir(parents=True)
+    (retired / ".hallsim-staging").write_text(f"{dead.pid}\n")
+    (retired / "mmc" / "summary.csv").write_text("the previous results")
+    assert ["restored" in line for line in clean_debris(tmp_path)] == [True]
+    assert (tmp_path / "mmc" / "summary.csv").read_text() == "the previous results"
+    assert not retired.exists()
+
+
+def test_a_folder_appearing_while_the_run_works_is_never_replaced(tmp_path):
+    from sim.errors import ResultsExistError
+    from sim.folders import staged
+
+    out = tmp_path / "mmc"
+    with pytest.raises(ResultsExistError, match="appeared while"), staged(out, False) as f:
+        (f / "summary.csv").write_text("new")
+        out.mkdir()
+        (out / "thesis.tex").write_text("years of work")
+    assert (out / "thesis.tex").read_text() == "years of work"
+    # --force on our own results, to which someone adds a file while the run works
+    ours = tmp_path / "ours"
+    assert main(["run", MMC, "--reps", "2", "--out", str(ours)]) == 0
+    with pytest.raises(ResultsExistError, match="did not write"), staged(ours, True) as f:
+        (f / "summary.csv").write_text("new")
+        (ours / "notes.docx").write_text("mine")
+    assert (ours / "notes.docx").read_text() == "mine" and (ours / "manifest.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mmc", "ours"]  # no debris
 
 
 def _children(pid: int) -> set[int]:

@@ -10,7 +10,7 @@ from scipy import stats
 
 from sim.demand import draw_day
 from sim.hall import simulate_all
-from sim.loader import parse_scenario, resolve_file
+from sim.loader import load_scenario, parse_scenario, resolve_file
 from sim.streams import Streams
 from tests.helpers import ROOT, build, mmc_dict
 
@@ -148,3 +148,49 @@ def test_adding_an_approval_step_leaves_other_cases_and_the_hall_unchanged():
     steps_a = before.steps[before.steps["department"] == "A"]["effort_min"].to_numpy()
     steps_b = after.steps[after.steps["department"] == "A"]["effort_min"].to_numpy()
     assert sorted(steps_a) == sorted(steps_b)
+
+
+def test_draws_made_up_front_carry_their_documented_keys():
+    """The day's arrays hold, for visitor i and its matter in slot s, exactly the keyed
+    uniform sim.streams documents: (day, i, matter name, ...), not a position."""
+    from sim.demand import step_keys
+    from sim.streams import name_key
+
+    scenario = load_scenario(ROOT / "scenarios/quanzhou-2021-whole-case.yaml")
+    streams = Streams(3, 1)
+    day = draw_day(scenario, streams, 4)
+    names = list(scenario.matters)
+    rng = np.random.default_rng(0)
+    for i in rng.integers(0, len(day.arrival_at), 20):
+        for s in range(day.n_matters[i]):
+            name = names[day.matters[i, s]]
+            key = name_key(name)
+            assert day.instant_u[i, s] == streams.uniform1("instant", 4, i, key)
+            assert day.issuance_u[i, s, 1] == streams.uniform1("issuance", 4, i, key, 1)
+            assert day.returns_u[i, s, 2, 0] == streams.uniform1("returns", 4, i, key, 2, 0)
+            approval = scenario.matters[name].approval
+            for k, (department, occurrence) in enumerate(
+                step_keys(approval.steps) if approval else []
+            ):
+                expected = streams.uniform1("backoffice", 4, i, key, department, occurrence, 1)
+                assert day.effort_u[i, s, k, 1] == expected
+    if day.patience_min is not None:
+        u = streams.uniform1("patience", 4, 7, 2)
+        assert day.patience_min[7, 1] == scenario.patience_min.quantile(np.array(u))
+
+
+def test_windows_change_none_of_the_models_own_draws():
+    """The same whole case with other windows: the same back-office cases (instant or
+    not), with the same approval effort, and the same collection delays."""
+    whole = load_scenario(ROOT / "scenarios/quanzhou-2021-whole-case.yaml")
+    from sim import with_settings
+
+    base = with_settings(whole, {"calendar.days": 2})
+    fewer = with_settings(base, {"windows.comprehensive.count": 70})
+
+    def drawn(scenario):
+        out = simulate_all(scenario, 4, 0)
+        cases = out.cases.merge(out.steps, on="case")
+        return cases.set_index(["visitor", "matter", "department"])["effort_min"].sort_index()
+
+    pd.testing.assert_series_equal(drawn(base), drawn(fewer))
