@@ -13,7 +13,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path, monkeypatch):
-    monkeypatch.setenv("HALLSIM_NOTEBOOK_REPS", "3")  # the kernel inherits it: a quick run
+    monkeypatch.setenv("HALLSIM_NOTEBOOK_REPS", "2")  # the kernel inherits it: a quick run
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
         notebook,

@@ -43,7 +43,7 @@ def test_sizing_reports_counts_one_below_and_the_peak_hour_effect():
     # the size, and one window fewer waits longer
     def p90(count: int) -> float:
         variant = with_settings(scenario, {"windows.comprehensive.count": count})
-        return run(variant, reps=12, seed=99).kpi("wait_p90_min")
+        return run(variant, reps=8, seed=99).kpi("wait_p90_min")
 
     at, below = p90(row["sized"]), p90(row["sized"] - 1)
     assert at <= 15 and below > at
