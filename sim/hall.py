@@ -60,7 +60,8 @@ _CONSULT, _ACCEPT, _ISSUE = range(len(STAGES))
 
 class _Pool:
     __slots__ = (
-        "busy", "count", "dispatch", "dormant", "idle", "index", "name", "priority", "queues",
+        "busy", "count", "dispatch", "dormant", "idle", "index", "n_busy", "name", "priority",
+        "queues",
         "rr", "segments", "speed", "stage", "takes_bookings", "waiting",
     )  # fmt: skip
 
@@ -82,6 +83,7 @@ class _Pool:
         # idle windows per queue, as (window, event that wakes it)
         self.idle: list[deque[tuple[int, simpy.Event]]] = [deque() for _ in range(n_queues)]
         self.busy = [False] * count
+        self.n_busy = 0  # windows serving now (the sum of busy, kept for routing)
         self.rr = 0
         # staffing schedule: (start, windows open) by time of day; None: all open always
         self.segments: list[tuple[int, int]] | None = None
@@ -146,8 +148,10 @@ class _Pool:
 
     def load_per_window(self, now: float) -> float:
         """People waiting or served per window open now (no window open: endless)."""
+        load = sum(self.waiting) + self.n_busy
+        if self.segments is None:
+            return load / self.count
         open_windows = self.open_count(now)
-        load = sum(self.waiting) + sum(self.busy)
         return load / open_windows if open_windows else math.inf
 
 
@@ -349,9 +353,11 @@ class _Hall:
             pool.waiting[qi] -= 1
             ticket.state, ticket.window = _IN_SERVICE, w
             pool.busy[w] = True
+            pool.n_busy += 1
             start = env.now
             yield env.timeout(ticket.service)
             pool.busy[w] = False
+            pool.n_busy -= 1
             ticket.state = _GONE
             accepting = pool.stage == _ACCEPT
             incomplete = self._incomplete(ticket) if accepting and ticket.visitor.attempts else ()
@@ -367,10 +373,10 @@ class _Hall:
     def _choose_pool(self, matters: list[int], eligible: list[frozenset[int]]) -> _Pool:
         if len(matters) == 1 and len(eligible[matters[0]]) == 1:
             return self.pools[next(iter(eligible[matters[0]]))]
-        best_key, best = None, None
+        best_key, best, now = None, None, self.env.now
         for pi in frozenset().union(*(eligible[m] for m in matters)):
             pool = self.pools[pi]
-            key = (-sum(pi in eligible[m] for m in matters), pool.load_per_window(self.env.now), pi)
+            key = (-sum(pi in eligible[m] for m in matters), pool.load_per_window(now), pi)
             if best_key is None or key < best_key:
                 best_key, best = key, pool
         assert best is not None

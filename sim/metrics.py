@@ -350,11 +350,11 @@ def hourly_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
     days, counted on the clock: a queue that lasts past midnight counts where it is)."""
     if log.empty:
         return pd.DataFrame()
-    measured = capacity.measured(log)
     first_hour = int(min(a for a, _ in capacity.service_intervals) // 60)
-    latest = np.nanmax(measured["end_at"].to_numpy()) if len(measured) else 0.0
-    last_hour = math.ceil(min(max(latest, capacity.closes_at), MINUTES_PER_DAY) / 60)
-    hours = np.arange(first_hour, last_hour)
+    latest = np.nanmax(log["end_at"].to_numpy()) if len(log) else 0.0
+    if latest > MINUTES_PER_DAY:  # queues last overnight: show every hour of the clock
+        first_hour, latest = 0, MINUTES_PER_DAY
+    hours = np.arange(first_hour, math.ceil(max(latest, capacity.closes_at) / 60))
     rows = []
     keys = ["scenario", "replication", "pool"]
     for (scenario, rep, pool), g in log.groupby(keys, observed=True):
