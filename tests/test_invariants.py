@@ -134,7 +134,7 @@ def _add_journey(draw, raw) -> None:
             pool["booked"] = draw(st.sampled_from(["priority", "fifo"]))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_event_log_invariants(case):
     scenario, seed = case
