@@ -441,6 +441,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hallsim: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `hallsim run ... | head`: the reader left; results are written
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 0
 
 
 if __name__ == "__main__":

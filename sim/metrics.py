@@ -421,7 +421,7 @@ def period_table(log: pd.DataFrame, cases: pd.DataFrame, capacity: Capacity) -> 
                 "replication": rep,
                 "period": name,
                 "days_with_visits": int(days.nunique()),
-                "last_day": int(days.max()) if len(days) else -1,
+                "last_visit_day": float(days.max()) if len(days) else math.nan,
                 "visitor_trips": int(visits[["visitor", "trip"]].drop_duplicates().shape[0]),
                 "visits": len(visits),
                 "served": int((visits["outcome"] == "served").sum()),

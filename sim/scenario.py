@@ -42,9 +42,10 @@ __all__ = [
 ]
 
 _SHARE_TOLERANCE = 1e-6
-# a scenario name names a results folder: no path separators, no "." or "..", no
-# hidden or trailing-dot names (Windows drops those), Unicode letters welcome
-_NAME = re.compile(r"[^\W_][\w .()（）·-]*|_[\w .()（）·-]+")
+# a scenario name names a results folder: any printable text but path separators and
+# the characters Windows forbids in file names, not hidden (a leading dot or space) and
+# not ending in a dot or a space (Windows drops those); "." and ".." fall under this
+_NAME = re.compile(r'[^\s./\\<>:"|?*\x00-\x1f][^/\\<>:"|?*\x00-\x1f]*')
 # a duration's one-in-a-million draw may be this many times its largest sensible mean
 TAIL_FACTOR = 10
 # visitors one replication may draw (a log row is about 100 bytes, several per visitor)
@@ -514,8 +515,8 @@ class Scenario(_Frozen):
     name: str = Field(
         min_length=1,
         max_length=120,
-        description="names the results folder: letters (Chinese too), digits, spaces, _ . - "
-        "( ); not starting with a dot or a space",
+        description="names the results folder (default: the file name): any text but "
+        '/ \\ < > : " | ? * and control characters, not starting with a dot or a space',
     )
     description: str = ""
     sources: tuple[str, ...] = ()
@@ -551,8 +552,9 @@ class Scenario(_Frozen):
     def _folder_name(cls, name: str) -> str:
         if not _NAME.fullmatch(name) or name.endswith((" ", ".")):
             raise ValueError(
-                f"{name!r} cannot name a results folder: use letters (Chinese too), digits, "
-                "spaces and _ . - ( ), not starting with a dot or a space, nor ending with one"
+                f'{name!r} cannot name a results folder: no / \\ < > : " | ? * or control '
+                "characters, not starting with a dot or a space, nor ending with one (a "
+                "file whose name cannot be used this way can say `name:` inside)"
             )
         return name
 

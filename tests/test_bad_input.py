@@ -158,3 +158,35 @@ def test_more_odd_files_are_one_line(text, field, words, tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and words in line and f"odd.yaml: {field}" in line, line
+
+
+def test_file_names_with_chinese_punctuation_name_their_scenario(tmp_path, capsys):
+    for name in ("方案、二", "泉州—方案2", "plan #2", "plan+more"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text((BAD / "_base.yaml").read_text(), encoding="utf-8")
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+        assert f"ok ({name}:" in capsys.readouterr().out
+
+
+def test_numbers_in_scientific_notation_are_numbers(tmp_path, capsys):
+    path = tmp_path / "sci.yaml"
+    path.write_text(f"extends: {BAD / '_base.yaml'}\ndemand: {{visitors_per_day: 5e1}}\n")
+    assert main(["validate", str(path)]) == 0
+    path.write_text(f"extends: {BAD / '_base.yaml'}\ndemand: {{visitors_per_day: 1e12}}\n")
+    assert main(["validate", str(path)]) == 2
+    assert "less than or equal to 1000000" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", str(BAD / "_base.yaml"), "--reps", "2",
+         "--out", str(tmp_path / "r")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )  # fmt: skip
+    run.stdout.readline()
+    run.stdout.close()  # like `| head -1`
+    err = run.stderr.read().decode()
+    run.stderr.close()
+    run.wait(timeout=60)
+    assert "Traceback" not in err and run.returncode == 0, err
+    assert (tmp_path / "r" / "summary.csv").exists()
