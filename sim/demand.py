@@ -146,7 +146,7 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
         patience = scenario.patience_min.quantile(streams.uniform("patience", day, visitor, visits))
     if scenario.backoffice is not None:
         instant_u = streams.uniform("instant", day, visitor, drawn_keys)
-        departments, occurrences = _step_keys(scenario)
+        departments, occurrences = _step_key_tables(scenario)
         effort_u = streams.uniform(
             "backoffice", day, visitor[:, :, None, None], drawn_keys[:, :, None, None],
             departments[np.maximum(matters, 0)][..., None],
@@ -175,7 +175,7 @@ def step_keys(steps) -> list[tuple[int, int]]:
     return keys
 
 
-def _step_keys(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+def _step_key_tables(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """(matters, most steps) tables of step department keys and occurrences (0 padded)."""
     routes = [step_keys(m.approval.steps) if m.approval else [] for m in scenario.matters.values()]
     width = max(1, *(len(r) for r in routes))

@@ -67,7 +67,7 @@ class _Pool:
 
     def __init__(
         self, index: int, name: str, count: int, speed: float, dispatch: str, stage: int,
-        takes_bookings: bool = False, booked_first: bool = False,
+        takes_bookings: bool = False, booked: str = "fifo",
     ):  # fmt: skip
         self.index, self.name, self.count, self.speed = index, name, count, speed
         self.stage = stage
@@ -78,6 +78,7 @@ class _Pool:
         n_queues = 1 if dispatch == "shared_queue" else count
         self.queues: list[deque[_Ticket]] = [deque() for _ in range(n_queues)]
         # booked tickets, called before the walk-ins of `queues` (booked: priority)
+        booked_first = takes_bookings and booked == "priority"
         self.priority = [deque() for _ in range(n_queues)] if booked_first else None
         self.waiting = [0] * n_queues  # live tickets per queue (the deques hold the gone too)
         # idle windows per queue, as (window, event that wakes it)
@@ -214,7 +215,7 @@ class _Hall:
                 p.dispatch,
                 STAGES.index(p.stage),
                 _takes_bookings(scenario, p),
-                _takes_bookings(scenario, p) and p.booked == "priority",
+                p.booked,
             )
             for i, (name, p) in enumerate(scenario.windows.items())
         ]

@@ -111,10 +111,7 @@ class Streams:
 
     def uniform1(self, source: str, *keys: Key) -> float:
         """The same uniform as `uniform` for scalar keys, without numpy (fast in the model)."""
-        h = _step(self._base, name_key(source))
-        for part in keys:
-            h = _step(h, _as_int(part))
-        return ((h >> 12) + 0.5) * _U52
+        return self.drawer(source)(*keys)
 
     def drawer(self, source: str, *prefix: Key) -> Callable[..., float]:
         """uniform1 with a fixed prefix, hashed once: drawer(*rest) == uniform1(source,

@@ -145,14 +145,13 @@ def _gone(pids: set[int], within_s: float) -> bool:
     return False
 
 
-@pytest.mark.skipif(not Path("/proc").exists(), reason="reads /proc")
-def test_workers_die_with_a_killed_parent_and_the_next_run_cleans_up(tmp_path):
-    out = tmp_path / "whole"
+def _long_run_with_workers(out: Path, **popen) -> tuple[subprocess.Popen, set[int]]:
+    """A `hallsim run` of the whole case on two workers, once both workers are up."""
     whole = str(ROOT / "scenarios/quanzhou-2021-whole-case.yaml")
     run = subprocess.Popen(
         [sys.executable, "-m", "sim", "run", whole, "--reps", "40", "--jobs", "2",
          "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, cwd=out.parent, **popen,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     workers: set[int] = set()
@@ -160,6 +159,13 @@ def test_workers_die_with_a_killed_parent_and_the_next_run_cleans_up(tmp_path):
         time.sleep(0.2)
         workers = _children(run.pid)
     assert len(workers) >= 2, "the run never started its workers"
+    return run, workers
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads /proc")
+def test_workers_die_with_a_killed_parent_and_the_next_run_cleans_up(tmp_path):
+    out = tmp_path / "whole"
+    run, workers = _long_run_with_workers(out, stderr=subprocess.DEVNULL)
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert _gone(workers, within_s=10), "workers outlived their parent"
@@ -172,19 +178,9 @@ def test_workers_die_with_a_killed_parent_and_the_next_run_cleans_up(tmp_path):
 
 
 def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path):
-    whole = str(ROOT / "scenarios/quanzhou-2021-whole-case.yaml")
-    run = subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", whole, "--reps", "40", "--jobs", "2",
-         "--out", str(tmp_path / "whole")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    workers: set[int] = set()
-    while time.monotonic() < deadline and len(workers) < 2:
-        time.sleep(0.2)
-        workers = _children(run.pid)
-    assert len(workers) >= 2
+    run, workers = _long_run_with_workers(
+        tmp_path / "whole", stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     time.sleep(1.0)
     os.killpg(run.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
     try:
