@@ -111,13 +111,13 @@ YEAR_SCRIPT = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from sim import load_scenario, simulate_all, with_settings
-from sim.case_metrics import case_kpi_table
+from sim.case_metrics import case_kpi_table, case_outcomes
 scenario = load_scenario({root!r} + "/scenarios/{file}")
 scenario = with_settings(scenario, {{"calendar.days": {days}}})
 started = time.perf_counter()
 out = simulate_all(scenario, 1, 0)
 wall = time.perf_counter() - started
-kpis = case_kpi_table(out.log, out.cases, out.online) if len(out.cases) else None
+kpis = case_kpi_table(out.log, case_outcomes(out.cases), out.online) if len(out.cases) else None
 kpi_wall = time.perf_counter() - started - wall
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"days": {days}, "rows": len(out.log), "cases": len(out.cases),

@@ -96,15 +96,6 @@ class BackOfficeModel:
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         accepted = env.now
-        warned: list[float] = []
-        done = [False]
-
-        def warn(_event: simpy.Event) -> None:
-            if not done[0]:
-                warned.append(env.now)
-
-        limit = self.warning_share * approval.promised_days * MINUTES_PER_DAY
-        env.timeout(limit).callbacks.append(warn)
         draws = [
             (
                 min(float(step.effort_hours.quantile(u)), MAX_EFFORT_HOURS) * 60,
@@ -124,10 +115,10 @@ class BackOfficeModel:
         else:
             for step, draw in zip(approval.steps, draws, strict=True):
                 yield from self._step(case, step, *draw)
-        done[0] = True
-        self.cases.append(
-            CaseRow(case, visitor, matter, accepted, env.now, warned[0] if warned else math.nan)
-        )
+        # the warning is raised when the share of the promised time has passed unfinished
+        warn_at = accepted + self.warning_share * approval.promised_days * MINUTES_PER_DAY
+        warned = warn_at if env.now > warn_at else math.nan
+        self.cases.append(CaseRow(case, visitor, matter, accepted, env.now, warned))
         if on_done is not None:
             on_done()
 

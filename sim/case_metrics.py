@@ -15,7 +15,49 @@ import pandas as pd
 from sim.calendar import MINUTES_PER_DAY
 from sim.metrics import Capacity, explode_matters, overlap
 
-__all__ = ["backlog_table", "case_kpi_table", "case_matter_table", "team_table"]
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "backlog_table",
+    "case_kpi_table",
+    "case_matter_table",
+    "case_outcomes",
+    "team_table",
+]
+
+# What case_outcomes adds to the case log (sim.records.CASE_COLUMNS): name -> meaning.
+OUTCOME_COLUMNS: dict[str, tuple[str, str]] = {
+    "lead_time_days": ("float64", "working days from acceptance to result (fractional)"),
+    "lead_time_calendar_days": (
+        "float64",
+        "calendar days from acceptance to result, weekends and holidays included (what the "
+        "applicant waits)",
+    ),
+    "on_time_promised": (
+        "bool",
+        "finished by the end of the promised limit's last working day: finished_day <= "
+        "accepted_day + promised_days (rounded up); a 3-day promise made on Monday holds "
+        "until Thursday's close",
+    ),
+    "on_time_statutory": ("bool", "the same against statutory_days"),
+}
+
+
+def case_outcomes(cases: pd.DataFrame) -> pd.DataFrame:
+    """The case log with each case's lead times and limits kept (OUTCOME_COLUMNS)."""
+    accepted_day, finished_day = cases["accepted_day"], cases["finished_day"]
+    within_day = (cases["finished_at"] - cases["accepted_at"]) / MINUTES_PER_DAY
+    calendar_days = (cases["finished_date"] - cases["accepted_date"]) / pd.Timedelta(days=1)
+    return cases.assign(
+        lead_time_days=finished_day - accepted_day + within_day,
+        lead_time_calendar_days=calendar_days + within_day,
+        on_time_promised=finished_day <= accepted_day + _whole_days(cases["promised_days"]),
+        on_time_statutory=finished_day <= accepted_day + _whole_days(cases["statutory_days"]),
+    )
+
+
+def _whole_days(limit_days: pd.Series) -> pd.Series:
+    """A limit counts whole working days: 2.5 days run to the end of the third."""
+    return np.ceil(limit_days - 1e-9)
 
 
 def _replications(log: pd.DataFrame) -> list[tuple[str, int]]:

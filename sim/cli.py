@@ -23,14 +23,15 @@ from sim.experiment import imprecise_kpis, progress_enabled, run
 from sim.folders import check_destination, clean_debris
 from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
-from sim.regress import check, measure
-from sim.report import (
-    write_comparison,
-    write_results,
-    write_sizing,
-    write_sweep,
-    write_team_sizing,
+from sim.outputs import (
+    comparison_output,
+    run_output,
+    sizing_output,
+    sweep_output,
+    team_sizing_output,
 )
+from sim.regress import check, measure
+from sim.report import write
 from sim.scenario import Scenario
 from sim.sizing import (
     TEAM_SIZABLE,
@@ -251,7 +252,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"(cap --max-reps): " + ", ".join(f"{k} ±{h:.3g}" for k, h in loose.items())
         )  # fmt: skip
     wall = time.perf_counter() - started
-    folder = write_results(result, out, force=args.force, wall_time_s=wall, note=note)
+    folder = write(run_output(result, note), out, args.force, wall)
     print(f"{scenario.name}: {result.replications} replications, seed {args.seed}. {note}")
     _print_summary(result.summary)
     if len(scenario.windows) > 1:
@@ -278,7 +279,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _executor(args) as executor:
         comparison = compare(scenarios, args.reps, args.seed, executor, progress_enabled())
-    folder = write_comparison(comparison, out, args.force, time.perf_counter() - started)
+    folder = write(comparison_output(comparison), out, args.force, time.perf_counter() - started)
     print(
         f"baseline {comparison.baseline}; {args.reps} paired replications, seed {args.seed}; "
         f"{comparison.confidence:.1%} CIs; * = significant change"
@@ -304,7 +305,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _executor(args) as executor:
         result = sweep(scenario, grid, args.reps, args.seed, executor, progress_enabled())
-    folder = write_sweep(result, out, args.force, time.perf_counter() - started)
+    folder = write(sweep_output(result), out, args.force, time.perf_counter() - started)
     wide = result.table[result.table["kpi"].isin(HEADLINE_KPIS)]
     print(wide.pivot_table(index=result.settings, columns="kpi", values="mean").to_string())
     print(f"results in {folder}/ (open report.html)")
@@ -319,7 +320,7 @@ def _cmd_size_team(args: argparse.Namespace, target: Target, scenario: Scenario)
             scenario, target, args.team, args.reps, args.seed, executor,
             max_staff=args.max_windows, progress=progress_enabled(),
         )  # fmt: skip
-    folder = write_team_sizing(result, out, args.force, time.perf_counter() - started)
+    folder = write(team_sizing_output(result), out, args.force, time.perf_counter() - started)
     at = result.at_size.case_summary.set_index("kpi").loc[target.kpi]
     print(
         f"{scenario.name}: {result.sized} staff in {args.team} meet {target} "
@@ -352,7 +353,8 @@ def _cmd_size(args: argparse.Namespace) -> int:
                 scenario, target, args.reps, args.seed, args.pool, executor,
                 max_windows=args.max_windows, flat_daily=sized, progress=progress_enabled(),
             )  # fmt: skip
-    folder = write_sizing(result, out, args.force, time.perf_counter() - started, schedule)
+    output = sizing_output(result, schedule)
+    folder = write(output, out, args.force, time.perf_counter() - started)
     table = result.table()
     columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
                f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tqdm import tqdm
 
-from sim.case_metrics import backlog_table, case_kpi_table, case_matter_table, team_table
+from sim.case_metrics import (
+    backlog_table,
+    case_kpi_table,
+    case_matter_table,
+    case_outcomes,
+    team_table,
+)
 from sim.executors import Executor
 from sim.hall import Simulated, simulate, simulate_all
 from sim.metrics import (
@@ -129,7 +135,7 @@ def _tables(
 ) -> dict[str, pd.DataFrame]:
     """Every KPI table of one replication's logs."""
     capacity = Capacity.from_scenario(scenario)
-    log = out.log
+    log, cases = out.log, case_outcomes(out.cases)
     kpis = replication_table(log, capacity)
     if kpis.empty and replication is not None:  # nobody came: a row of zeros, not no row
         nobody = dict.fromkeys(
@@ -142,13 +148,13 @@ def _tables(
         "pools": pool_table(log, capacity),
         "matters": matter_table(log, capacity),
         "hourly": hourly_table(log, capacity),
-        "cases": out.cases,
+        "cases": cases,
         "steps": out.steps,
     }
-    tables["periods"] = period_table(log, out.cases, capacity)
-    tables["case_kpis"] = case_kpi_table(log, out.cases, out.online, capacity)
+    tables["periods"] = period_table(log, cases, capacity)
+    tables["case_kpis"] = case_kpi_table(log, cases, out.online, capacity)
     if scenario.whole_case:
-        tables["case_matters"] = case_matter_table(log, out.cases, out.online, capacity)
+        tables["case_matters"] = case_matter_table(log, cases, out.online, capacity)
     if scenario.backoffice is not None:
         working = {
             team: sum(b - a for a, b in scenario.backoffice_intervals(team))
@@ -163,7 +169,7 @@ def _tables(
                 capacity,
                 [(str(s), int(r)) for s, r in replications],
             ),
-            "backlog": backlog_table(out.cases),
+            "backlog": backlog_table(cases),
         }
     return tables
 

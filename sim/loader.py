@@ -13,6 +13,8 @@ switched off so that an unquoted time stays a string; dates stay strings as well
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +26,14 @@ from pydantic import ValidationError
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
-__all__ = ["ScenarioError", "load_scenario", "parse_scenario", "resolve_file"]
+__all__ = [
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+    "resolve_file",
+    "scenario_hash",
+    "scenario_yaml",
+]
 
 
 class _Replace(dict):
@@ -283,3 +292,17 @@ def load_scenario(path: str | Path) -> Scenario:
     if "name" not in _read_yaml(path):  # a reform file is not named after its parent
         data["name"] = path.stem
     return parse_scenario(data, path, origins)
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The scenario, `extends:` resolved, as a YAML file that loads back to it."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's content, whatever the file's layout: results name it."""
+    canonical = json.dumps(
+        scenario.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -205,6 +205,7 @@ def columns_markdown(columns: dict[str, tuple[str, str]] | None = None) -> str:
 
 # The case log: one row per matter that went to the back office. Times are working-day
 # clock times: `*_day` is the working day (0-based), `*_at` minutes since its midnight.
+# Lead times and limits kept are derived from it by sim.case_metrics.case_outcomes.
 CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "scenario": ("category", "scenario name"),
     "replication": ("int32", "replication number, 0-based"),
@@ -219,21 +220,8 @@ CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "finished_day": ("int32", "working day the last step ended"),
     "finished_date": ("datetime64[s]", "the date of finished_day"),
     "finished_at": ("float64", "time of day the last step ended"),
-    "lead_time_days": ("float64", "working days from acceptance to result (fractional)"),
-    "lead_time_calendar_days": (
-        "float64",
-        "calendar days from acceptance to result, weekends and holidays included (what the "
-        "applicant waits)",
-    ),
     "promised_days": ("float64", "promised limit, working days"),
     "statutory_days": ("float64", "statutory limit, working days"),
-    "on_time_promised": (
-        "bool",
-        "finished by the end of the promised limit's last working day: finished_day <= "
-        "accepted_day + promised_days (rounded up); a 3-day promise made on Monday holds "
-        "until Thursday's close",
-    ),
-    "on_time_statutory": ("bool", "the same against statutory_days"),
     "warned_at_days": (
         "float64",
         "working days after acceptance a warning was raised; NaN if none",
@@ -272,13 +260,8 @@ def case_frame(
     statutory = np.array([a.statutory_days if a else np.nan for a in approvals])[matter]
     routes = [a.route if a else "" for a in approvals]
     departments = ["+".join(s.department for s in a.steps) if a else "" for a in approvals]
-    lead = (finished - accepted) / MINUTES_PER_DAY
     accepted_day = (accepted // MINUTES_PER_DAY).astype(np.int64)
     finished_day = (finished // MINUTES_PER_DAY).astype(np.int64)
-    accepted_date, finished_date = _dates_of(accepted_day, dates), _dates_of(finished_day, dates)
-    calendar_days = (finished_date - accepted_date) / np.timedelta64(1, "D") + (
-        finished % MINUTES_PER_DAY - accepted % MINUTES_PER_DAY
-    ) / MINUTES_PER_DAY
     frame = pd.DataFrame(
         {
             "scenario": scenario,
@@ -289,27 +272,18 @@ def case_frame(
             "route": np.asarray(routes, dtype=object)[matter],
             "departments": np.asarray(departments, dtype=object)[matter],
             "accepted_day": accepted_day,
-            "accepted_date": accepted_date,
+            "accepted_date": _dates_of(accepted_day, dates),
             "accepted_at": accepted % MINUTES_PER_DAY,
             "finished_day": finished_day,
-            "finished_date": finished_date,
+            "finished_date": _dates_of(finished_day, dates),
             "finished_at": finished % MINUTES_PER_DAY,
-            "lead_time_days": lead,
-            "lead_time_calendar_days": calendar_days,
             "promised_days": promised,
             "statutory_days": statutory,
-            "on_time_promised": finished_day <= accepted_day + _whole_days(promised),
-            "on_time_statutory": finished_day <= accepted_day + _whole_days(statutory),
             "warned_at_days": (warned.astype(float) - accepted) / MINUTES_PER_DAY,
         }
     )
     frame = frame.astype({k: v for k, (v, _) in CASE_COLUMNS.items() if k != "matter"})
     return frame.sort_values("case", ignore_index=True)
-
-
-def _whole_days(limit_days: np.ndarray) -> np.ndarray:
-    """A limit counts whole working days: 2.5 days run to the end of the third."""
-    return np.ceil(limit_days - 1e-9)
 
 
 def step_frame(rows: list[StepRow], scenario: str, replication: int) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 from sim import run
 from sim.backoffice import next_working_time, work_finish
 from sim.calendar import Calendar
-from sim.case_metrics import backlog_table
+from sim.case_metrics import backlog_table, case_outcomes
 from sim.errors import ScenarioError
 from sim.hall import simulate_all
 from tests.helpers import build, mmc_dict, t_interval
@@ -58,8 +58,8 @@ def _step(dept, effort_hours=None, delay_days=0.0):
 
 def test_serial_lead_time_is_the_sum_and_parallel_the_maximum_of_deterministic_steps():
     steps = [_step("A", delay_days=1), _step("B", delay_days=2), _step("C", delay_days=0.5)]
-    serial = simulate_all(_scenario("serial", steps), 1, 0).cases
-    parallel = simulate_all(_scenario("parallel", steps), 1, 0).cases
+    serial = case_outcomes(simulate_all(_scenario("serial", steps), 1, 0).cases)
+    parallel = case_outcomes(simulate_all(_scenario("parallel", steps), 1, 0).cases)
     assert len(serial) > 100 and len(serial) == len(parallel)
     np.testing.assert_allclose(serial["lead_time_days"], 3.5)
     np.testing.assert_allclose(parallel["lead_time_days"], 2.0)
@@ -104,7 +104,7 @@ def test_a_friday_afternoon_case_with_a_one_day_step_finishes_on_monday():
     steps = [_step("A", delay_days=1)]
     for holidays, expected in (([], dt.date(2021, 4, 5)), (["2021-04-05"], dt.date(2021, 4, 6))):
         scenario = _scenario("serial", steps, start_date="2021-04-02", holidays=holidays)
-        cases = simulate_all(scenario, 3, 0).cases
+        cases = case_outcomes(simulate_all(scenario, 3, 0).cases)
         afternoon = cases[cases["accepted_at"] >= 14 * 60]
         assert len(afternoon) > 10
         assert set(afternoon["finished_date"].dt.date) == {expected}  # the log's own dates
@@ -129,7 +129,7 @@ def test_instant_share_splits_matters_between_window_and_back_office():
 def test_littles_law_on_the_backlog():
     steps = [_step("A", {"dist": "exponential", "mean": 3})]
     scenario = _scenario("serial", steps, days=5, staff=2, hours="office")  # queues form
-    cases = simulate_all(scenario, 5, 0).cases
+    cases = case_outcomes(simulate_all(scenario, 5, 0).cases)
     backlog = backlog_table(cases)
     area = backlog["backlog_mean"].sum()  # case-days
     assert area == pytest.approx(cases["lead_time_days"].sum(), rel=1e-9)
@@ -157,7 +157,7 @@ def test_a_bundle_is_one_acceptance_then_its_matters_reviews_in_parallel():
     out = simulate_all(scenario, 1, 0)
     assert set(out.cases["matter"]) == {"bundle"}
     assert len(out.cases) == len(out.log)  # one case per acceptance
-    np.testing.assert_allclose(out.cases["lead_time_days"], 5.0)  # the longest review
+    np.testing.assert_allclose(case_outcomes(out.cases)["lead_time_days"], 5.0)  # longest review
     np.testing.assert_allclose(out.log["service_min"], 9.0)  # one acceptance, its own time
     assert scenario.matters["bundle"].approval.promised_days == 4  # the longest limit
 
@@ -179,7 +179,9 @@ def test_a_joint_review_takes_the_longest_effort_then_the_longest_delay():
     steps = [_step("A", {"dist": "fixed", "value": 10}, 0.5),
              _step("B", {"dist": "fixed", "value": 1}, 2)]  # fmt: skip
     lead = {
-        route: simulate_all(_scenario(route, steps, staff=1000), 1, 0).cases["lead_time_days"]
+        route: case_outcomes(simulate_all(_scenario(route, steps, staff=1000), 1, 0).cases)[
+            "lead_time_days"
+        ]
         for route in ("serial", "parallel", "joint")
     }
     np.testing.assert_allclose(lead["serial"], 10 / 24 + 0.5 + 1 / 24 + 2)

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from sim import run, simulate
+from sim.case_metrics import case_outcomes
 from sim.hall import simulate_all
 from tests.helpers import build, mmc_dict
 
@@ -70,6 +71,10 @@ def test_the_day_after_a_holiday_is_busier():
     assert _poisson_mean_ok(per_day[~is_after].to_numpy(), rate)
 
 
+def _cases(scenario) -> pd.DataFrame:
+    return case_outcomes(simulate_all(scenario, 2, 0).cases)
+
+
 def _case_scenario(delay_days: float, promised: float, **calendar):
     raw = mmc_dict(20, 0.5, 2.0, opens_at="08:00", closes_at="17:00", days=3, **calendar)
     raw["matters"]["m"] |= {
@@ -97,13 +102,13 @@ def _case_scenario(delay_days: float, promised: float, **calendar):
 def test_a_case_is_on_time_until_the_end_of_its_limits_last_working_day():
     """A 3-day promise made at 16:00 is kept by a result at 16:01 three working days
     later (the limit ends with that day), and broken by one a day later."""
-    kept = simulate_all(_case_scenario(3.0, 3.0, start_date="2021-03-01"), 2, 0).cases
+    kept = _cases(_case_scenario(3.0, 3.0, start_date="2021-03-01"))
     late = kept["lead_time_days"] > 3  # served a little after acceptance: over 3 * 1440 min
     assert late.any() and kept["on_time_promised"].all()
-    broken = simulate_all(_case_scenario(4.0, 3.0, start_date="2021-03-01"), 2, 0).cases
+    broken = _cases(_case_scenario(4.0, 3.0, start_date="2021-03-01"))
     assert not broken["on_time_promised"].any()
     # a fractional limit counts its last working day whole: 2.5 days hold through day 3
-    half = simulate_all(_case_scenario(3.0, 2.5, start_date="2021-03-01"), 2, 0).cases
+    half = _cases(_case_scenario(3.0, 2.5, start_date="2021-03-01"))
     assert half["on_time_promised"].all()
 
 

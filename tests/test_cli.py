@@ -83,8 +83,9 @@ def test_schema_is_json_and_lists_the_fields(capsys):
 
 
 def test_log_references_in_docs_are_current():
+    from sim.case_metrics import OUTCOME_COLUMNS
     from sim.records import CASE_COLUMNS, STEP_COLUMNS
 
     doc = (ROOT / "docs/event-log.md").read_text()
-    for columns in (None, CASE_COLUMNS, STEP_COLUMNS):
+    for columns in (None, CASE_COLUMNS, OUTCOME_COLUMNS, STEP_COLUMNS):
         assert columns_markdown(columns) in doc

@@ -49,7 +49,7 @@ def test_whole_case_kpis_by_matter():
     """Two matters in one hall: one instant with incomplete materials (trips 1/(1-p)),
     one always to a two-day review (same-day rate 0, lead time exact); per-matter
     applications add up to the overall count."""
-    from sim.case_metrics import case_kpi_table, case_matter_table
+    from sim.case_metrics import case_kpi_table, case_matter_table, case_outcomes
 
     p = 0.3
     raw = mmc_dict(6, 0.4, 5.0, opens_at="08:00", closes_at="18:00", days=3)
@@ -76,6 +76,7 @@ def test_whole_case_kpis_by_matter():
     lo, hi = t_interval(quick["trips_per_case"].to_numpy())
     assert lo <= 1 / (1 - p) <= hi
     one = simulate_all(build(raw), 5, 0)
-    total = case_kpi_table(one.log, one.cases, one.online)["matters_accepted"].sum()
-    assert case_matter_table(one.log, one.cases, one.online)["matters_accepted"].sum() == total
+    cases = case_outcomes(one.cases)
+    total = case_kpi_table(one.log, cases, one.online)["matters_accepted"].sum()
+    assert case_matter_table(one.log, cases, one.online)["matters_accepted"].sum() == total
     assert set(result.case_matters_summary["matter"]) == {"quick", "review"}

@@ -1,0 +1,390 @@
+"""What each kind of result writes: its tables, logs, scenario files, report page and
+manifest. `sim.report.write` writes any of them; nothing here touches a file.
+
+A result's report page is a list of sections in reading order; figures are drawn only
+when written (each is a function returning the axes or figure it drew on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim import plots
+from sim.compare import Comparison
+from sim.experiment import RunResult
+from sim.loader import scenario_hash
+from sim.metrics import SHOWN_KPIS
+from sim.scenario import Scenario
+from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
+from sim.sweep import SweepResult
+
+__all__ = [
+    "Chart",
+    "Heading",
+    "Items",
+    "Output",
+    "Table",
+    "Text",
+    "comparison_output",
+    "run_output",
+    "sizing_output",
+    "sweep_output",
+    "team_sizing_output",
+]
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Items:
+    title: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure: saved as `file` and shown in the page with its caption."""
+
+    file: str
+    draw: Callable[[], Any]  # returns the matplotlib Axes or Figure it drew on
+    caption: str
+
+
+Section = Heading | Text | Items | Table | Chart
+
+
+@dataclass
+class Output:
+    """Everything a results folder holds, by file name."""
+
+    title: str  # of report.html
+    command: str  # for the manifest
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # CSV files
+    logs: dict[str, pd.DataFrame] = field(default_factory=dict)  # Parquet files
+    scenarios: dict[str, Scenario] = field(default_factory=dict)  # YAML files
+    page: list[Section] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def _ax():
+    """Axes on a figure outside pyplot: no backend, no window, nothing left open."""
+    return Figure(figsize=(8, 4.5)).subplots()
+
+
+def _with_ci(summary: pd.DataFrame, kpis: list[str] | None = None) -> pd.DataFrame:
+    rows = summary if kpis is None else summary[summary["kpi"].isin(kpis)]
+    out = rows.copy()
+    out["95% CI"] = [
+        "" if pd.isna(h) else f"[{lo:.4g}, {hi:.4g}]"
+        for lo, hi, h in zip(rows["ci_low"], rows["ci_high"], rows["half_width"], strict=True)
+    ]
+    return out.drop(columns=["ci_low", "ci_high", "half_width"])
+
+
+def _scenario_sections(scenario: Scenario) -> list[Section]:
+    sections: list[Section] = [Heading(f"Scenario {scenario.name}")]
+    if scenario.description:
+        sections.append(Text(scenario.description.strip()))
+    if scenario.sources:
+        sections.append(Items("Published facts used (sources)", scenario.sources))
+    if scenario.assumptions:
+        sections.append(Items("Assumptions (not published: check them)", scenario.assumptions))
+    return sections
+
+
+def _by(summary: pd.DataFrame, index: str) -> pd.DataFrame:
+    """KPI means as a table with one row per `index` value."""
+    return summary.pivot(index=index, columns="kpi", values="mean").reset_index()
+
+
+# -- one run -----------------------------------------------------------------------------
+def run_output(result: RunResult, note: str = "") -> Output:
+    out = Output(f"hallsim run: {result.scenario.name}", "run")
+    out.tables = {
+        "summary.csv": result.summary,
+        "replications.csv": result.kpis,
+        "pools.csv": result.pools_summary,
+        "matters.csv": result.matters_summary,
+        "hourly.csv": result.hourly_summary,
+        "periods.csv": result.periods_summary,
+        "cases_summary.csv": result.case_summary,
+    }
+    out.logs = {"events.parquet": result.log}
+    if not result.case_matters.empty:
+        out.tables["cases_by_matter.csv"] = result.case_matters_summary
+    if not result.cases.empty:
+        out.logs |= {"cases.parquet": result.cases, "steps.parquet": result.steps}
+        out.tables |= {"teams.csv": result.teams_summary, "backlog.csv": result.backlog_summary}
+    out.scenarios = {"scenario.yaml": result.scenario}
+    page = out.page
+    page.append(
+        Text(
+            f"{result.replications} replications, seed {result.seed}. Means with 95% "
+            "confidence intervals across replications." + (f" {note}" if note else "")
+        )
+    )
+    page += [Heading("Key figures"), Table(_with_ci(result.summary, list(SHOWN_KPIS)))]
+    if not result.case_summary.empty:
+        page += [
+            Heading("The whole case: same day, trips, lead times, limits"),
+            Table(_with_ci(result.case_summary)),
+        ]
+    if not result.case_matters.empty:
+        page += [
+            Heading("The whole case by matter (means; CIs in cases_by_matter.csv)"),
+            Table(_by(result.case_matters_summary, "matter")),
+        ]
+    if not result.teams_summary.empty:
+        page += [Heading("Back-office teams"), Table(_by(result.teams_summary, "team"))]
+    page += [
+        Heading("Figures"),
+        Chart(
+            "wait_distribution.png",
+            lambda: plots.wait_distribution(result.log, ax=_ax()),
+            "Waits per visit",
+        ),
+        Chart(
+            "queue_by_hour.png",
+            lambda: plots.queue_by_hour(result.hourly_summary, ax=_ax()),
+            "People waiting through the day (time-weighted), by pool",
+        ),
+        Chart(
+            "utilization_by_pool.png",
+            lambda: plots.utilization_by_pool(result.pools_summary, ax=_ax()),
+            "Utilization of each pool's windows",
+        ),
+        Heading("By pool (per visit)"),
+    ]
+    pools = result.pools_summary
+    shown = ["visits", "wait_mean_min", "wait_p90_min", "service_level_ticket", "utilization"]
+    page.append(Table(_by(pools[pools["kpi"].isin(shown)], "pool")))
+    page += _scenario_sections(result.scenario)
+    out.manifest = {
+        "scenario": result.scenario.name,
+        "scenario_sha256": scenario_hash(result.scenario),
+        "seed": result.seed,
+        "replications": result.replications,
+    }
+    return out
+
+
+# -- comparison --------------------------------------------------------------------------
+def comparison_output(comparison: Comparison) -> Output:
+    results = comparison.results
+    names = [r.scenario.name for r in results]
+    out = Output(f"hallsim compare: {' vs '.join(names)}", "compare")
+    out.tables = {
+        "compare.csv": comparison.overall,
+        "compare_matters.csv": comparison.by_matter,
+        "compare_pools.csv": comparison.by_pool,
+        "compare_hourly.csv": comparison.by_hour,
+        "compare_cases.csv": comparison.cases,
+    }
+    if not comparison.cases_by_matter.empty:
+        out.tables["compare_cases_matters.csv"] = comparison.cases_by_matter
+    out.tables["summary.csv"] = pd.concat([r.summary for r in results])
+    out.scenarios = {f"scenario-{r.scenario.name}.yaml": r.scenario for r in results}
+    page = out.page
+    page.append(
+        Text(
+            f"All scenarios ran on the same visitors (common random numbers, seed "
+            f"{results[0].seed}, {results[0].replications} replications). "
+            f"Differences are alternative minus baseline ({comparison.baseline}), paired by "
+            f"replication, with {comparison.confidence:.1%} confidence intervals"
+            + (" (Bonferroni-adjusted)." if len(names) > 2 else ".")
+        )
+    )
+    overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
+    page += [Heading("Key figures: differences"), Table(overall.drop(columns=["baseline"]))]
+    if not comparison.cases.empty:
+        page += [
+            Heading("The whole case: differences"),
+            Table(comparison.cases.drop(columns=["baseline"])),
+        ]
+    page += [
+        Heading("Figures"),
+        Chart(
+            "compare_matters.png",
+            lambda: plots.difference_by(comparison.by_matter, "matter", "wait_mean_min", ax=_ax()),
+            "Change in mean wait per visit, by matter (with CI)",
+        ),
+        Chart(
+            "compare_hourly.png",
+            lambda: plots.difference_by(comparison.by_hour, "hour", "queue_length_mean", ax=_ax()),
+            "Change in people waiting in the hall, by hour (with CI)",
+        ),
+        Chart(
+            "wait_distribution.png",
+            lambda: plots.wait_distribution(pd.concat([r.log for r in results]), ax=_ax()),
+            "Waits per visit, all scenarios",
+        ),
+    ]
+    by_matter = comparison.by_matter
+    if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
+        page += [
+            Heading("By matter: mean wait per visit"),
+            Table(by_matter[by_matter["kpi"] == "wait_mean_min"].drop(columns=["baseline"])),
+        ]
+    for result in results:
+        page += _scenario_sections(result.scenario)
+    out.manifest = {
+        "scenarios": {r.scenario.name: scenario_hash(r.scenario) for r in results},
+        "seed": results[0].seed,
+        "replications": results[0].replications,
+        "confidence": comparison.confidence,
+    }
+    return out
+
+
+# -- sweep -------------------------------------------------------------------------------
+def sweep_output(result: SweepResult) -> Output:
+    scenario = result.results[0].scenario
+    out = Output(f"hallsim sweep: {scenario.name}", "sweep")
+    out.tables = {"sweep.csv": result.table}
+    out.page = [
+        Text(
+            f"Varied: {', '.join(result.settings)}. Every point ran on the same visitors "
+            f"(seed {result.results[0].seed}, {result.results[0].replications} replications)."
+        ),
+        Heading("Figures"),
+        Chart(
+            "sweep.png",
+            lambda: plots.sweep_kpis(result.table, result.settings, fig=Figure()),
+            "KPIs against the varied value",
+        ),
+        Heading("Results"),
+        Table(result.table[result.table["kpi"].isin(list(SHOWN_KPIS))]),
+        *_scenario_sections(scenario),
+    ]
+    out.manifest = {
+        "scenario": scenario.name,
+        "settings": result.settings,
+        "points": result.points,
+        "seed": result.results[0].seed,
+        "replications": result.results[0].replications,
+    }
+    return out
+
+
+# -- sizing ------------------------------------------------------------------------------
+def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) -> Output:
+    out = Output(f"hallsim size: {result.scenario.name}", "size")
+    table = result.table()
+    out.tables = {"sizing.csv": table, "summary_at_size.csv": result.at_size.summary}
+    out.scenarios = {"scenario-sized.yaml": result.at_size.scenario}
+    level = "per visitor, hall-wide" if result.level == "hall" else "per visit, at every pool"
+    out.page = [
+        Text(
+            f"Target {result.target} ({level}), met when the whole 95% confidence interval "
+            f"is on the right side. {result.current_windows} windows now; "
+            f"{result.windows} needed ({result.current_windows - result.windows:+d} saved). "
+            f"{result.at_size.replications} replications per count, seed "
+            f"{result.at_size.seed}, {result.evaluations} counts simulated."
+        ),
+        Heading("Windows per pool"),
+        Text(
+            "erlang_daily_average sizes from the day's average arrival rate and "
+            "erlang_peak_hour from the busiest hour; the simulation (sized) accounts for "
+            "how queues build and drain through the day."
+        ),
+        Table(table),
+        Heading("Key figures at the sized counts"),
+        Table(_with_ci(result.at_size.summary, list(SHOWN_KPIS))),
+    ]
+    if schedule is not None:
+        _add_schedule(out, schedule)
+    out.page += _scenario_sections(result.scenario)
+    out.manifest |= {
+        "scenario": result.scenario.name,
+        "scenario_sha256": scenario_hash(result.scenario),
+        "target": str(result.target),
+        "level": result.level,
+        "windows_now": result.current_windows,
+        "windows_sized": result.windows,
+        "seed": result.at_size.seed,
+        "replications": result.at_size.replications,
+        "evaluations": result.evaluations,
+    }
+    return out
+
+
+def _add_schedule(out: Output, schedule: ScheduleSizing) -> None:
+    hourly = schedule.hourly()
+    out.tables["schedule_hourly.csv"] = hourly
+    out.scenarios["scenario-scheduled.yaml"] = schedule.at_schedule.scenario
+    hours = schedule.staff_hours
+    out.page += [
+        Heading(f"Staffing {schedule.pool} by the hour"),
+        Text(
+            f"Target {schedule.target} in every hour (visits by the hour their ticket was "
+            f"issued). Staff-hours a day: {hours['flat_daily_target']:.0f} with "
+            f"{schedule.flat_daily} windows all day (meets the target over the day, not in "
+            f"every hour); {hours['flat_every_hour']:.0f} with {schedule.flat_hourly} windows "
+            f"all day (every hour); {hours['schedule']:.0f} with the schedule below."
+        ),
+        Table(
+            pd.DataFrame(
+                {"from": list(schedule.schedule), "windows open": list(schedule.schedule.values())}
+            )
+        ),
+        Chart(
+            "schedule.png",
+            lambda: plots.staffing_by_hour(
+                schedule.at_schedule.hourly_summary, schedule.pool, ax=_ax()
+            ),
+            "Windows open and busy by hour at the proposed schedule; arrivals as bars",
+        ),
+        Table(hourly),
+    ]
+    out.manifest |= {"schedule": schedule.schedule, "staff_hours": schedule.staff_hours}
+
+
+def team_sizing_output(result: TeamSizing) -> Output:
+    scenario = result.at_size.scenario
+    out = Output(f"hallsim size --team {result.team}: {scenario.name}", "size --team")
+    out.tables = {"cases_summary_at_size.csv": result.at_size.case_summary}
+    if result.one_below is not None:
+        out.tables["cases_summary_one_below.csv"] = result.one_below
+    out.scenarios = {"scenario-sized.yaml": scenario}
+    out.page = [
+        Text(
+            f"Target {result.target}, met when the whole 95% confidence interval is on the "
+            f"right side. {result.current} staff now; {result.sized} needed. The offered "
+            f"load is {result.offered_load_staff:.1f} staff (effort per working day over "
+            f"working hours). {result.at_size.replications} replications, seed "
+            f"{result.at_size.seed}, {result.evaluations} sizes simulated."
+        ),
+        Heading("The whole case at the sized team"),
+        Table(_with_ci(result.at_size.case_summary)),
+    ]
+    if result.one_below is not None:
+        out.page += [Heading("With one staff fewer"), Table(_with_ci(result.one_below))]
+    out.page += _scenario_sections(scenario)
+    out.manifest = {
+        "scenario": scenario.name,
+        "team": result.team,
+        "target": str(result.target),
+        "staff_now": result.current,
+        "staff_sized": result.sized,
+        "seed": result.at_size.seed,
+        "replications": result.at_size.replications,
+    }
+    return out
