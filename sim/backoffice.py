@@ -15,20 +15,38 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.calendar import MINUTES_PER_DAY
+from sim.calendar import MINUTES_PER_DAY, common_hours
 from sim.records import CaseRow, StepRow
-from sim.scenario import Approval, Scenario
 
-__all__ = ["MAX_DAYS", "BackOfficeModel", "next_working_time", "work_finish"]
+if TYPE_CHECKING:
+    from sim.scenario import Approval, Scenario
+
+__all__ = ["MAX_DAYS", "BackOfficeModel", "next_working_time", "work_finish", "working_intervals"]
 
 # Draws beyond these (one in a million at most: sim.scenario bounds the tails) are cut
 # here, so that no single draw can run the clock past the calendar's last date.
 MAX_DAYS = 25_000  # working days, a hundred years
 MAX_EFFORT_HOURS = 20_000
+
+
+def working_intervals(scenario: Scenario, *teams: str) -> list[tuple[int, int]]:
+    """Times of day when approval staff work, in order: the office's, or those when
+    every one of these teams is at work."""
+    office = scenario.backoffice
+    periods = None
+    for team in teams or (None,):
+        hours = None if office is None else office.team_hours.get(team, office.working_hours)
+        own = (
+            scenario.calendar.service_intervals()
+            if hours is None
+            else sorted((h.starts_at, h.ends_at) for h in hours)
+        )
+        periods = own if periods is None else common_hours(periods, own)
+    return periods
 
 
 def next_working_time(t: float, intervals: list[tuple[int, int]]) -> float:
@@ -63,8 +81,8 @@ class BackOfficeModel:
         office = scenario.backoffice
         assert office is not None
         self.env = env
-        self.hours = {team: scenario.backoffice_intervals(team) for team in office.teams}
-        self.joint_hours = scenario.backoffice_intervals  # of several teams, when all work
+        self.hours = {team: working_intervals(scenario, team) for team in office.teams}
+        self.scenario = scenario  # for the hours of several teams, when all work
         self.teams = {dept: simpy.Resource(env, staff) for dept, staff in office.teams.items()}
         self.warning_share = office.warning_share
         self.cases: list[CaseRow] = []
@@ -129,7 +147,7 @@ class BackOfficeModel:
         env = self.env
         queued = env.now
         requests = [self.teams[step.department].request() for step in steps]
-        hours = self.joint_hours(*(step.department for step in steps))
+        hours = working_intervals(self.scenario, *(step.department for step in steps))
         try:
             yield env.all_of(requests)
             effort_min = max(effort for effort, _ in draws)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tqdm import tqdm
 
+from sim.backoffice import working_intervals
 from sim.case_metrics import (
     backlog_table,
     case_kpi_table,
@@ -157,7 +158,7 @@ def _tables(
         tables["case_matters"] = case_matter_table(log, cases, out.online, capacity)
     if scenario.backoffice is not None:
         working = {
-            team: sum(b - a for a, b in scenario.backoffice_intervals(team))
+            team: sum(b - a for a, b in working_intervals(scenario, team))
             for team in scenario.backoffice.teams
         }
         replications = list(log[["scenario", "replication"]].drop_duplicates().itertuples(False))

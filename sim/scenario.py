@@ -2,8 +2,8 @@
 
 Department windows and comprehensive windows are the same thing here: a pool of windows
 with a set of matters it may serve. A reform changes pools, not code.
-Cross-field checks raise ValueError whose text starts with the field path, so the loader
-can name file and field in one line.
+Checks across fields are in sim.scenario_checks; each raises a ValueError whose text
+starts with the field path, so the loader can name file and field in one line.
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.calendar import (
-    WEEKDAYS,
     Calendar,
     TimeOfDay,
     Weekday,
-    common_hours,
     format_time,
     parse_time,
 )
 from sim.dists import Distribution, Fixed
 from sim.fields import FROZEN_CONFIG, Count, Number
+from sim.scenario_checks import check_scenario
 
 __all__ = [
     "Appointments",
@@ -41,15 +39,11 @@ __all__ = [
     "WorkingHours",
 ]
 
-_SHARE_TOLERANCE = 1e-6
 # a scenario name names a results folder: any printable text but path separators and
 # the characters Windows forbids in file names, not hidden (a leading dot or space) and
 # not ending in a dot or a space (Windows drops those); "." and ".." fall under this
 _NAME = re.compile(r'[^\s./\\<>:"|?*\x00-\x1f][^/\\<>:"|?*\x00-\x1f]*')
-# a duration's one-in-a-million draw may be this many times its largest sensible mean
-TAIL_FACTOR = 10
-# visitors one replication may draw (a log row is about 100 bytes, several per visitor)
-MAX_VISITORS_PER_REPLICATION = 2e7
+_SHARE_TOLERANCE = 1e-6
 
 
 class _Frozen(BaseModel):
@@ -560,183 +554,8 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        demand, cal = self.demand, self.calendar
-        working = [d for d in WEEKDAYS if d not in cal.weekend]
-        factors = [demand.weekday_factors.get(d, 1.0) for d in working]
-        if max(factors) == 0:
-            raise ValueError(
-                "demand.weekday_factors: 0 on every working weekday: nobody would ever come"
-            )
-        busiest = demand.visitors_per_day * max(factors) * max(1.0, demand.after_holiday_factor)
-        visitors = busiest * cal.horizon_days
-        if visitors > MAX_VISITORS_PER_REPLICATION:
-            raise ValueError(
-                f"demand.visitors_per_day: up to {busiest:g} a day over {cal.horizon_days} "
-                f"days (warm-up included) is up to {visitors:.3g} visitors per replication, "
-                f"above the {MAX_VISITORS_PER_REPLICATION:.0e} one replication can hold in "
-                "memory; simulate fewer days and more replications"
-            )
-        for field, dist, bound, unit in self._durations():
-            if dist.mean > bound:
-                raise ValueError(
-                    f"{field}: a mean of {dist.mean:.4g} {unit} is above {bound:g} {unit}; "
-                    "check the unit (minutes, hours, working days)"
-                )
-            tail = float(dist.quantile(np.array(1 - 1e-6)))
-            if tail > TAIL_FACTOR * bound:
-                raise ValueError(
-                    f"{field}: one draw in a million exceeds {tail:.4g} {unit}, above "
-                    f"{TAIL_FACTOR * bound:g} {unit}; the tail is too heavy (a smaller cv, "
-                    "or drop the outlier)"
-                )
-        total = sum(matter.share for matter in self.matters.values())
-        if abs(total - 1) > _SHARE_TOLERANCE:
-            raise ValueError(f"matters.*.share: shares sum to {total:.6g}, must sum to 1")
-        drawn = sum(matter.share > 0 for matter in self.matters.values())
-        if max(self.demand.matters_per_visitor) > drawn:
-            raise ValueError(
-                "demand.matters_per_visitor: a visitor cannot bring more distinct matters "
-                f"than the {drawn} with a share above 0"
-            )
-        departments = self.departments
-        for name, members in self.categories.items():
-            unknown = sorted(set(members) - departments)
-            if unknown:
-                raise ValueError(f"categories.{name}: unknown department(s) {unknown}")
-        for name, pool in self.windows.items():
-            if pool.serves == "all":
-                continue
-            for field, known in (
-                ("departments", departments),
-                ("matters", set(self.matters)),
-                ("categories", set(self.categories)),
-            ):
-                unknown = sorted(set(getattr(pool.serves, field)) - known)
-                if unknown:
-                    raise ValueError(f"windows.{name}.serves.{field}: unknown {unknown}")
-        for name, pool in self.windows.items():
-            if pool.schedule is None:
-                continue
-            segments = pool.segments(self.calendar.opens_at)
-            if max(n for _, n in segments) < 1:
-                raise ValueError(f"windows.{name}.schedule: no segment opens a window")
-            if segments[0][0] != self.calendar.opens_at:
-                raise ValueError(
-                    f"windows.{name}.schedule: the first segment must start at opening "
-                    f"({format_time(self.calendar.opens_at)})"
-                )
-            for start, n in segments:
-                if start >= self.calendar.closes_at:
-                    raise ValueError(
-                        f"windows.{name}.schedule.{format_time(start)}: after closing time"
-                    )
-                if not 0 <= n <= pool.count:
-                    raise ValueError(
-                        f"windows.{name}.schedule.{format_time(start)}: {n} windows open, "
-                        f"must be between 0 and count ({pool.count})"
-                    )
-        for matter_id, matter in self.matters.items():
-            if matter.approval is None:
-                continue
-            if self.backoffice is None:
-                raise ValueError(f"matters.{matter_id}.approval: needs a backoffice section")
-            for k, step in enumerate(matter.approval.steps):
-                if step.department not in self.backoffice.teams:
-                    raise ValueError(
-                        f"matters.{matter_id}.approval.steps.{k}.department: "
-                        f"{step.department!r} has no team in backoffice.teams "
-                        f"({sorted(self.backoffice.teams)})"
-                    )
-            if matter.approval.route == "joint":
-                teams = [step.department for step in matter.approval.steps]
-                if not self.backoffice_intervals(*teams):
-                    raise ValueError(
-                        f"matters.{matter_id}.approval.route: a joint review needs hours "
-                        f"when all of {teams} work; their team_hours share none"
-                    )
-        self._check_stages()
-        cal = self.calendar
-        for weekday in [None, *self.demand.weekday_profiles]:
-            where = "arrival_profile" if weekday is None else f"weekday_profiles.{weekday}"
-            for start, _end, _weight in self.demand.profile_segments(cal.cutoff_at, weekday):
-                if not cal.opens_at <= start < cal.cutoff_at:
-                    raise ValueError(
-                        f"demand.{where}.{format_time(start)}: outside opening hours "
-                        f"({format_time(cal.opens_at)} to the ticket cut-off "
-                        f"{format_time(cal.cutoff_at)})"
-                    )
+        check_scenario(self)
         return self
-
-    def _durations(self):
-        """(field, distribution, largest sensible mean, unit) of every duration: a mean
-        beyond it is a unit mistake, and would run the clock for centuries."""
-        day_min, year_days = 1440, 250
-        for matter_id, m in self.matters.items():
-            where = f"matters.{matter_id}"
-            yield f"{where}.service_min", m.service_min, day_min, "min"
-            if m.kiosk_min is not None:
-                yield f"{where}.kiosk_min", m.kiosk_min, day_min, "min"
-            yield f"{where}.return_after_days", m.return_after_days, year_days, "working days"
-            for k, step in enumerate(m.approval.steps if m.approval else ()):
-                yield f"{where}.approval.steps.{k}.effort_hours", step.effort_hours, 2000, "hours"
-                yield (
-                    f"{where}.approval.steps.{k}.delay_days",
-                    step.delay_days,
-                    10 * year_days,
-                    ("working days"),
-                )
-        if self.consultation is not None:
-            yield "consultation.service_min", self.consultation.service_min, day_min, "min"
-        if self.issuance is not None:
-            yield "issuance.service_min", self.issuance.service_min, day_min, "min"
-            yield (
-                "issuance.collect_after_days",
-                self.issuance.collect_after_days,
-                year_days,
-                ("working days"),
-            )
-        if self.appointments is not None:
-            yield "appointments.early_min", self.appointments.early_min, day_min, "min"
-            yield "appointments.late_min", self.appointments.late_min, day_min, "min"
-        if self.patience_min is not None:
-            yield "patience_min", self.patience_min, 7 * day_min, "min"
-
-    def _check_stages(self) -> None:
-        """Every stage a matter may go through has a pool serving it, and pools of a
-        stage come with that stage's section."""
-        for stage in ("consultation", "issuance"):
-            pools = [n for n, p in self.windows.items() if p.stage == stage]
-            if pools and getattr(self, stage) is None:
-                raise ValueError(
-                    f"windows.{pools[0]}.stage: {stage} pools need the scenario's "
-                    f"`{stage}:` section (its service time)"
-                )
-            if getattr(self, stage) is not None and not pools:
-                raise ValueError(f"{stage}: no pool has `stage: {stage}`")
-        booking = [m for m, spec in self.matters.items() if spec.booked_share > 0]
-        if booking and self.appointments is None:
-            raise ValueError(f"matters.{booking[0]}.booked_share: needs an `appointments:` section")
-        unbookable = [m for m in booking if not self.pools_serving(m, booked=True)]
-        if unbookable:
-            raise ValueError(
-                f"matters: booked_share above 0 but every window pool serving "
-                f"{unbookable} has `booked: never`"
-            )
-        optional = [s for s in ("consultation", "issuance") if getattr(self, s) is not None]
-        for stage in ["acceptance", *optional]:
-            orphans = [m for m in self.matters if not self.pools_serving(m, stage)]
-            if orphans:
-                kind = "window" if stage == "acceptance" else stage
-                raise ValueError(f"matters: no {kind} pool serves {orphans}")
-        kiosk_orphans = [
-            m for m, spec in self.matters.items()
-            if spec.kiosk_share > 0 and not self.pools_serving(m, "acceptance", "kiosk")
-        ]  # fmt: skip
-        if kiosk_orphans:
-            raise ValueError(
-                f"matters: kiosk_share above 0 but no kiosk pool (channel: kiosk) serves "
-                f"{kiosk_orphans}"
-            )
 
     @property
     def whole_case(self) -> bool:
@@ -751,51 +570,6 @@ class Scenario(_Frozen):
     @property
     def departments(self) -> set[str]:
         return {matter.department for matter in self.matters.values()}
-
-    def pools_serving(
-        self,
-        matter_id: str,
-        stage: str = "acceptance",
-        channel: str = "window",
-        booked: bool = False,
-    ) -> list[str]:
-        """Names of the pools of a stage (and, for acceptance, a channel) that may take
-        this matter from a walk-in or a booked visitor, in file order."""
-        matter = self.matters[matter_id]
-        names = []
-        for name, pool in self.windows.items():
-            if pool.stage != stage or (stage == "acceptance" and pool.channel != channel):
-                continue
-            booking_applies = stage == "acceptance" and channel == "window"
-            if booking_applies and pool.booked == ("never" if booked else "only"):
-                continue
-            serves = pool.serves
-            if serves == "all":
-                names.append(name)
-                continue
-            category_departments = {d for c in serves.categories for d in self.categories[c]}
-            if (
-                matter_id in serves.matters
-                or matter.department in serves.departments
-                or matter.department in category_departments
-            ):
-                names.append(name)
-        return names
-
-    def backoffice_intervals(self, *teams: str) -> list[tuple[int, int]]:
-        """Times of day when approval staff work, in order: the office's, or those when
-        every one of these teams is at work."""
-        office = self.backoffice
-        periods = None
-        for team in teams or (None,):
-            hours = None if office is None else office.team_hours.get(team, office.working_hours)
-            own = (
-                self.calendar.service_intervals()
-                if hours is None
-                else sorted((h.starts_at, h.ends_at) for h in hours)
-            )
-            periods = own if periods is None else common_hours(periods, own)
-        return periods
 
     @property
     def total_windows(self) -> int:

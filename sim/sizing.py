@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim import kpis, theory
+from sim.backoffice import working_intervals
 from sim.calendar import format_time
 from sim.errors import ScenarioError
 from sim.executors import Executor
@@ -513,7 +514,7 @@ def size_team(
     current = office.teams[team]
     pilot = evaluate(current)
     teams = pilot.teams_summary.set_index(["team", "kpi"])["mean"]
-    working_min = sum(b - a for a, b in scenario.backoffice_intervals(team))
+    working_min = sum(b - a for a, b in working_intervals(scenario, team))
     load = teams.get((team, "effort_hours"), 0.0) * 60 / working_min / scenario.calendar.days
     start = max(1, math.ceil(load / 0.8))
     sized = _search(lambda c: target.met(row(evaluate(c))), start, max_staff)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from sim.metrics import Capacity
+from sim.routing import pools_serving
 from sim.scenario import Scenario
 
 __all__ = [
@@ -128,7 +129,7 @@ def acceptance_load(scenario: Scenario) -> float:
     matters_per_visitor = sum(k * p for k, p in demand.matters_per_visitor.items())
     work_min = 0.0
     for matter_id, matter in scenario.matters.items():
-        pools = scenario.pools_serving(matter_id)
+        pools = pools_serving(scenario, matter_id)
         speed = max(scenario.windows[p].speed_factor for p in pools) if pools else 1.0
         at_windows = 1.0 - matter.online_share - matter.kiosk_share
         work_min += matter.share * at_windows * matter.service_min.mean / speed
