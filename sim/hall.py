@@ -50,6 +50,52 @@ _SERVED, _ABANDONED, _UNSERVED = (OUTCOMES.index(o) for o in OUTCOMES)
 _NAN = float("nan")
 
 
+class _Day:
+    """One day's keyed draws (sim.demand.DayVisitors) as Python lists, read visitor by
+    visitor; large, rarely read draws stay arrays (a visitor keeps a view of its row)."""
+
+    __slots__ = (
+        "arrival_at",
+        "base",
+        "channel",
+        "consult",
+        "consult_min",
+        "day",
+        "effort",
+        "i",
+        "instant",
+        "issuance",
+        "matters",
+        "n_matters",
+        "no_show",
+        "number",
+        "order",
+        "patience",
+        "returns",
+        "slot_at",
+        "work",
+    )  # fmt: skip
+
+    def __init__(self, day: int, number: int, v) -> None:
+        self.day, self.number, self.base = day, number, day * MINUTES_PER_DAY
+        self.matters, self.n_matters = v.matters.tolist(), v.n_matters.tolist()
+        self.work = v.work_min.tolist()
+        self.patience = None if v.patience_min is None else v.patience_min.tolist()
+        self.instant = None if v.instant_u is None else v.instant_u.tolist()
+        self.effort, self.returns, self.issuance = v.effort_u, v.returns_u, v.issuance_u
+        self.channel = None if v.channel is None else v.channel.tolist()
+        self.consult = None if v.consults is None else v.consults.tolist()
+        self.consult_min = None if v.consult_min is None else v.consult_min.tolist()
+        self.arrival_at = v.arrival_at.tolist()
+        order = range(len(self.arrival_at))
+        self.slot_at = self.no_show = None
+        if v.slot_at is not None:  # bookings move arrivals: take them in time order
+            order = np.argsort(v.arrival_at, kind="stable").tolist()
+            self.slot_at, self.no_show = v.slot_at.tolist(), v.no_show.tolist()
+        self.order = iter(order)
+        self.i: int | None = None  # the visitor expected next
+
+
 class _Hall:
     """Assembles pools, routing, arrivals and the back office, and moves each visitor
     from ticket to ticket, trip to trip."""
@@ -93,61 +139,83 @@ class _Hall:
     def run(self) -> None:
         for pool in self.pools:
             pool.start(self.env, self.lunch, self.lunch_serves_holders, self._served)
-        self.env.process(self._arrivals())
+        if self.scenario.calendar.horizon_days:
+            self.env.process(self._first_day())
         self.env.run()
 
+    def _first_day(self) -> Generator[simpy.Event, Any, None]:
+        """Start the arrivals as a process (so they start as they always did, after the
+        windows); from then on each arrival is a callback on its own timeout."""
+        self._open_day(0, 0)
+        yield from ()
+
     # -- arrivals --------------------------------------------------------------------
-    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
-        env, number = self.env, 0
-        for day in range(self.scenario.calendar.horizon_days):
-            v = draw_day(self.scenario, self.streams, day)
-            base = day * MINUTES_PER_DAY
-            matters, n_matters = v.matters.tolist(), v.n_matters.tolist()
-            work = v.work_min.tolist()
-            patience = None if v.patience_min is None else v.patience_min.tolist()
-            instant = None if v.instant_u is None else v.instant_u.tolist()
-            # large, rarely read draws stay arrays: a visitor keeps a view of its row
-            effort, returns, issuance = v.effort_u, v.returns_u, v.issuance_u
-            channel = None if v.channel is None else v.channel.tolist()
-            consult = None if v.consults is None else v.consults.tolist()
-            consult_min = None if v.consult_min is None else v.consult_min.tolist()
-            arrival_at = v.arrival_at.tolist()
-            order = range(len(arrival_at))
-            slot_at = no_show = None
-            if v.slot_at is not None:  # bookings move arrivals: take them in time order
-                order = np.argsort(v.arrival_at, kind="stable").tolist()
-                slot_at, no_show = v.slot_at.tolist(), v.no_show.tolist()
-            for i in order:
-                yield env.timeout(base + arrival_at[i] - env.now)
-                if no_show is not None and no_show[i]:
-                    continue
-                n = n_matters[i]
-                errands = list(map(Errand, matters[i][:n], range(n), work[i][:n]))
-                visitor = Visitor(number + i, (day, i), day, env.now, errands)
-                if patience is not None:
-                    visitor.patience = patience[i]
-                if instant is not None:
-                    visitor.instant, visitor.effort = instant[i], effort[i]
-                if returns is not None:
-                    visitor.returns, visitor.attempts = returns[i], [0] * n
-                if issuance is not None:
-                    visitor.issuance = issuance[i]
-                if channel is not None and not self._apply_channels(visitor, channel[i]):
-                    visitor.counts[1] = 0  # all done online: no trip (until a collection)
-                    continue
-                if consult is not None and consult[i]:
-                    visitor.stage, visitor.consult_min = CONSULT, consult_min[i]
-                if slot_at is not None and slot_at[i] == slot_at[i]:  # a valid booking
-                    visitor.booked = True
-                    if slot_at[i] > arrival_at[i]:  # early: the ticket is issued at the slot
-                        at = base + slot_at[i] - env.now
-                        env.timeout(at).callbacks.append(partial(self._first_ticket, visitor))
-                        continue
-                self._next_ticket(visitor)
-            number += len(arrival_at)
-            if self.send_home:
-                yield env.timeout(base + self.closes_at - env.now)
-                self._turn_away_waiting()
+    def _open_day(self, day: int, number: int) -> None:
+        """Draw the day's visitors (numbered from `number`) and expect the first."""
+        v = draw_day(self.scenario, self.streams, day)
+        today = _Day(day, number, v)
+        self._today = today
+        self._expect_next(today)
+
+    def _expect_next(self, today: _Day) -> None:
+        """The next visitor of the day comes in; after the last, the day closes."""
+        env = self.env
+        i = next(today.order, None)
+        if i is not None:
+            at = today.base + today.arrival_at[i] - env.now
+            env.timeout(at).callbacks.append(self._arrive)
+        elif self.send_home:
+            env.timeout(today.base + self.closes_at - env.now).callbacks.append(self._close)
+        else:
+            self._next_day(today)
+        today.i = i
+
+    def _close(self, _event: simpy.Event) -> None:
+        self._turn_away_waiting()
+        self._next_day(self._today)
+
+    def _next_day(self, today: _Day) -> None:
+        if today.day + 1 < self.scenario.calendar.horizon_days:
+            self._open_day(today.day + 1, today.number + len(today.arrival_at))
+
+    def _arrive(self, _event: simpy.Event) -> None:
+        today = self._today
+        self._welcome(today, today.i)
+        self._expect_next(today)
+
+    def _welcome(self, today: _Day, i: int) -> None:
+        """Visitor i of the day enters the hall (or applies online, or never comes)."""
+        day, env = today.day, self.env
+        if today.no_show is not None and today.no_show[i]:
+            return
+        n = today.n_matters[i]
+        matters, work = today.matters[i], today.work[i]
+        if n == 1:
+            errands = [Errand(matters[0], 0, work[0])]
+        else:
+            errands = list(map(Errand, matters[:n], range(n), work[:n]))
+        visitor = Visitor(today.number + i, (day, i), day, env.now, errands)
+        if today.patience is not None:
+            visitor.patience = today.patience[i]
+        if today.instant is not None:
+            visitor.instant, visitor.effort = today.instant[i], today.effort[i]
+        if today.returns is not None:
+            visitor.returns, visitor.attempts = today.returns[i], [0] * n
+        if today.issuance is not None:
+            visitor.issuance = today.issuance[i]
+        if today.channel is not None and not self._apply_channels(visitor, today.channel[i]):
+            visitor.counts[1] = 0  # all done online: no trip (until a collection)
+            return
+        if today.consult is not None and today.consult[i]:
+            visitor.stage, visitor.consult_min = CONSULT, today.consult_min[i]
+        slot_at = today.slot_at
+        if slot_at is not None and slot_at[i] == slot_at[i]:  # a valid booking
+            visitor.booked = True
+            if slot_at[i] > today.arrival_at[i]:  # early: the ticket is issued at the slot
+                at = today.base + slot_at[i] - env.now
+                env.timeout(at).callbacks.append(partial(self._first_ticket, visitor))
+                return
+        self._next_ticket(visitor)
 
     def _first_ticket(self, visitor: Visitor, _event: simpy.Event) -> None:
         self._next_ticket(visitor)
@@ -224,12 +292,14 @@ class _Hall:
 
     def _served(self, ticket: Ticket, start: float) -> None:
         """A window finished a ticket: record it, pass accepted matters on, go on."""
+        visitor = ticket.visitor
         accepting = ticket.pool.stage == ACCEPT
-        incomplete = self._incomplete(ticket) if accepting and ticket.visitor.attempts else ()
+        incomplete = self._incomplete(ticket) if accepting and visitor.attempts else ()
         self._record(ticket, start, self.env.now, _SERVED, len(incomplete))
         if accepting and self.follow_up:
             self._accepted(ticket, incomplete)
-        self._next_ticket(ticket.visitor)
+        if visitor.errands or visitor.to_issue or visitor.pending:  # else: done, home
+            self._next_ticket(visitor)
 
     def _abandon(self, ticket: Ticket) -> None:
         if ticket.pool.leave(ticket):
@@ -244,7 +314,7 @@ class _Hall:
         self, ticket: Ticket, start: float, end: float, outcome: int, incomplete: int = 0
     ) -> None:
         v = ticket.visitor
-        window = None if ticket.window is None else ticket.window + 1
+        window = 0 if ticket.window is None else ticket.window + 1  # 0: none
         self._add(
             VisitRow(
                 v.day, v.number, ticket.visit, ticket.label, ticket.pool.index, window,
@@ -267,7 +337,7 @@ class _Hall:
                 spec.incomplete_share > 0
                 and not spec.accept_with_deficiencies
                 and attempt < MAX_TRIPS - 1
-                and visitor.returns[slot][attempt][0] < spec.incomplete_share
+                and visitor.returns[slot, attempt, 0] < spec.incomplete_share
             ):
                 found.append(slot)
                 visitor.pending.append(errand)
@@ -297,19 +367,20 @@ class _Hall:
         ):
             return False
         on_done = None
-        if self.issuance is not None and visitor.issuance[slot][0] >= self.issuance.mail_share:
+        if self.issuance is not None and visitor.issuance[slot, 0] >= self.issuance.mail_share:
             on_done = lambda: self._plan_collection(visitor, m, slot)  # noqa: E731
-        self.backoffice.open_case(visitor.number, m, spec.approval, visitor.effort[slot], on_done)
+        effort_u = visitor.effort[slot].tolist()  # (effort, delay) uniforms by step
+        self.backoffice.open_case(visitor.number, m, spec.approval, effort_u, on_done)
         return True
 
     def _issuance_min(self, visitor: Visitor, slot: int) -> float:
-        return float(self.issuance.service_min.quantile(visitor.issuance[slot][2]))
+        return float(self.issuance.service_min.quantile(visitor.issuance[slot, 2]))
 
     # -- later trips -----------------------------------------------------------------
     def _plan_return(self, visitor: Visitor) -> None:
         """Come back a whole number of working days later, at the same time of day."""
         errand = visitor.pending[0]
-        u = visitor.returns[errand.slot][visitor.attempts[errand.slot] - 1][1]
+        u = visitor.returns[errand.slot, visitor.attempts[errand.slot] - 1, 1]
         spec = self.matter_specs[errand.code % self.n_matters]
         days = max(1, math.ceil(min(float(spec.return_after_days.quantile(u)), MAX_DAYS)))
         self._later_trip(visitor, visitor.day + days, self._return)
@@ -322,7 +393,7 @@ class _Hall:
         """The result is ready: the applicant comes to an issuance window for it, a
         whole number of working days later, on a trip of its own; results to collect on
         the same day are collected on one trip."""
-        u = visitor.issuance[slot][1]
+        u = visitor.issuance[slot, 1]
         days = max(1, math.ceil(min(float(self.issuance.collect_after_days.quantile(u)), MAX_DAYS)))
         day = int(self.env.now // MINUTES_PER_DAY) + days  # always a later day than today
         errand = Errand(m, slot, self._issuance_min(visitor, slot))

@@ -71,7 +71,7 @@ class VisitRow(NamedTuple):
     visit: int
     label: int
     pool: int
-    window: int | None
+    window: int  # 1-based; 0 if none
     arrival_abs_min: float
     ticket_abs_min: float
     start_abs_min: float
@@ -80,6 +80,17 @@ class VisitRow(NamedTuple):
     trip: int
     incomplete: int
     booked: bool
+
+
+_VISIT_ROW_DTYPE = np.dtype(
+    [
+        ("day", np.int32), ("visitor", np.int64), ("visit", np.int16), ("label", np.int64),
+        ("pool", np.int64), ("window", np.int32), ("arrival_abs_min", float),
+        ("ticket_abs_min", float), ("start_abs_min", float), ("end_abs_min", float),
+        ("outcome", np.int8), ("trip", np.int16), ("incomplete", np.int16), ("booked", bool),
+    ]
+)  # fmt: skip
+assert _VISIT_ROW_DTYPE.names == VisitRow._fields
 
 
 class OnlineRow(NamedTuple):
@@ -133,15 +144,18 @@ class LogBuilder:
     ) -> pd.DataFrame:
         """The event log; `dates` maps a working day to its date (datetime64[D])."""
         n = len(self.rows)
-        cols = VisitRow(*(zip(*self.rows, strict=True) if n else [()] * len(VisitRow._fields)))
+        # one C-level pass over the rows (transposing them in Python took most of the time)
+        cols = np.fromiter(self.rows, dtype=_VISIT_ROW_DTYPE, count=n)
         visitor, visit, label, pool, window = (
-            cols.visitor, cols.visit, cols.label, cols.pool, cols.window
+            cols["visitor"], cols["visit"], cols["label"], cols["pool"], cols["window"]
         )  # fmt: skip
         arrival, ticket, start, end = (
-            cols.arrival_abs_min, cols.ticket_abs_min, cols.start_abs_min, cols.end_abs_min
+            cols["arrival_abs_min"], cols["ticket_abs_min"], cols["start_abs_min"],
+            cols["end_abs_min"],
         )  # fmt: skip
-        outcome, trip, incomplete, booked = cols.outcome, cols.trip, cols.incomplete, cols.booked
-        day = np.asarray(cols.day, dtype=np.int32)
+        outcome, trip, incomplete = cols["outcome"], cols["trip"], cols["incomplete"]
+        booked = cols["booked"]
+        day = np.ascontiguousarray(cols["day"])
         offset = day.astype(float) * MINUTES_PER_DAY
         label = np.asarray(label, dtype=np.int64)
         start, end, ticket = (np.asarray(x, dtype=float) for x in (start, end, ticket))
@@ -150,6 +164,12 @@ class LogBuilder:
         )
         pool_codes = np.asarray(pool, dtype=np.int64)
         stages = list(pool_stages or ["acceptance"] * len(pool_names))
+        # names of the few labels and pools, coded once; rows only index them
+        department_names, department_of_label = np.unique(
+            np.asarray(departments, dtype=object).astype(str), return_inverse=True
+        )
+        stage_of_pool = np.array([STAGES.index(s) for s in stages], dtype=np.int8)
+        window = np.asarray(window, dtype=np.int32)  # 0: none
         frame = pd.DataFrame(
             {
                 "scenario": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [scenario]),
@@ -160,13 +180,12 @@ class LogBuilder:
                 "visit": np.asarray(visit, dtype=np.int16),
                 "matters": pd.Categorical.from_codes(label, matters),
                 "n_matters": np.asarray(n_matters, dtype=np.int16)[label],
-                "department": _categorical(np.asarray(departments, dtype=object)[label]),
+                "department": pd.Categorical.from_codes(
+                    department_of_label.astype(np.int64)[label], department_names.tolist()
+                ).remove_unused_categories(),
                 "pool": pd.Categorical.from_codes(pool_codes, pool_names),
-                "stage": pd.Categorical(
-                    np.asarray(stages, dtype=object)[pool_codes],
-                    categories=list(STAGES),
-                ),
-                "window": pd.array(window, dtype="Int32"),
+                "stage": pd.Categorical.from_codes(stage_of_pool[pool_codes], list(STAGES)),
+                "window": pd.arrays.IntegerArray(window, window == 0),
                 "arrival_at": np.asarray(arrival, dtype=float) - offset,
                 "ticket_at": ticket - offset,
                 "start_at": start - offset,
@@ -187,10 +206,6 @@ def _dates_of(days: np.ndarray, dates: np.ndarray | None) -> np.ndarray:
     if dates is None or not len(days):
         return np.full(len(days), np.datetime64("NaT"), dtype="datetime64[s]")
     return dates[days].astype("datetime64[s]")
-
-
-def _categorical(values: np.ndarray) -> pd.Categorical:
-    return pd.Categorical(values) if len(values) else pd.Categorical([], categories=[])
 
 
 def columns_markdown(columns: dict[str, tuple[str, str]] | None = None) -> str:
