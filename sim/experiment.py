@@ -132,11 +132,20 @@ TABLES = ("log", "kpis", "pools", "matters", "hourly", "periods",
 
 
 def _tables(
-    scenario: Scenario, out: Simulated, replication: int | None = None
+    scenario: Scenario,
+    out: Simulated,
+    replication: int | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every KPI table of one replication's logs."""
+    """Every KPI table of one replication's logs, or `only` those named."""
     capacity = Capacity.from_scenario(scenario)
     log, cases = out.log, case_outcomes(out.cases)
+    if only is not None:
+        lean = {"hourly": hourly_table, "pools": pool_table, "kpis": replication_table}
+        unknown = set(only) - set(lean)
+        if unknown:
+            raise ValueError(f"only: {sorted(unknown)} cannot be computed alone; {sorted(lean)}")
+        return {name: lean[name](log, capacity) for name in only}
     kpis = replication_table(log, capacity)
     if kpis.empty and replication is not None:  # nobody came: a row of zeros, not no row
         nobody = dict.fromkeys(
@@ -175,9 +184,11 @@ def _tables(
     return tables
 
 
-def _replicate(scenario: Scenario, seed: int, replication: int) -> dict[str, pd.DataFrame]:
+def _replicate(
+    scenario: Scenario, seed: int, replication: int, only: tuple[str, ...] | None = None
+) -> dict[str, pd.DataFrame]:
     """The unit of parallel work: simulate one replication and compute its tables."""
-    return _tables(scenario, simulate_all(scenario, seed, replication), replication)
+    return _tables(scenario, simulate_all(scenario, seed, replication), replication, only)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -188,9 +199,14 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _replications(
-    scenario: Scenario, seed: int, replications: range, executor: Executor, progress: bool
+    scenario: Scenario,
+    seed: int,
+    replications: range,
+    executor: Executor,
+    progress: bool,
+    only: tuple[str, ...] | None = None,
 ) -> list[dict[str, pd.DataFrame]]:
-    tasks = [(scenario, seed, r) for r in replications]
+    tasks = [(scenario, seed, r, only) for r in replications]
     results = executor.imap(_replicate, tasks)
     if progress:
         results = tqdm(results, total=len(tasks), desc=scenario.name, unit="rep", leave=False)
@@ -244,6 +260,7 @@ def run(
     precision: float | None = None,
     max_reps: int = 200,
     progress: bool = False,
+    only: tuple[str, ...] | None = None,
 ) -> RunResult:
     """Simulate replications and compute every KPI table.
 
@@ -251,11 +268,16 @@ def run(
     `reps`, until every headline KPI's 95% CI half-width is within that share of its
     mean (or under ABSOLUTE_PRECISION), or `max_reps` is reached. The replications run
     are always 0..n-1, so the result equals a fixed-count run of the same n.
+
+    `only` (e.g. ("hourly",)) computes just those tables, and the others are empty: a
+    search that reads one table need not pay for the rest, nor ship the logs back.
     """
     if reps < 1:
         raise ValueError("reps must be >= 1")
+    if only is not None and precision is not None:
+        raise ValueError("precision needs the KPI table: run without only=")
     executor = executor or Executor()
-    parts = _replications(scenario, seed, range(reps), executor, progress)
+    parts = _replications(scenario, seed, range(reps), executor, progress, only)
     while precision is not None and len(parts) < max_reps:
         if not imprecise_kpis(_concat([p["kpis"] for p in parts]), precision):
             break

@@ -163,23 +163,35 @@ class SizingResult:
 
 class _Evaluations:
     """Runs of the scenario with some fields changed, each variant run once: every
-    sizing search evaluates counts it has seen before (one seed: common random numbers)."""
+    sizing search evaluates counts it has seen before (one seed: common random numbers).
+    `only` names the tables a search reads (see sim.experiment.run); `full` runs a
+    variant with every table, for the result."""
 
     def __init__(
-        self, scenario: Scenario, reps: int, seed: int, executor: Executor | None, progress: bool
+        self,
+        scenario: Scenario,
+        reps: int,
+        seed: int,
+        executor: Executor | None,
+        progress: bool,
+        only: tuple[str, ...] | None = None,
     ):
         self.scenario, self.reps, self.seed = scenario, reps, seed
-        self.executor, self.progress = executor, progress
+        self.executor, self.progress, self.only = executor, progress, only
         self._runs: dict[tuple, RunResult] = {}
 
     def __call__(self, settings: dict[str, Any]) -> RunResult:
         key = tuple(sorted((path, repr(value)) for path, value in settings.items()))
         if key not in self._runs:
-            variant = with_settings(self.scenario, settings)
-            self._runs[key] = run(
-                variant, self.reps, self.seed, self.executor, progress=self.progress
-            )
+            self._runs[key] = self._run(settings, self.only)
         return self._runs[key]
+
+    def full(self, settings: dict[str, Any]) -> RunResult:
+        return self._run(settings, None) if self.only is not None else self(settings)
+
+    def _run(self, settings: dict[str, Any], only: tuple[str, ...] | None) -> RunResult:
+        variant = with_settings(self.scenario, settings)
+        return run(variant, self.reps, self.seed, self.executor, progress=self.progress, only=only)
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -336,6 +348,26 @@ def _scaled(schedule: dict[str, int], peak: int) -> dict[str, int]:
     return {t: min(peak, math.ceil(n * peak / top)) if top else 0 for t, n in schedule.items()}
 
 
+def _erlang_by_hour(
+    result: RunResult, target: Target, pool: str, target_wait_min: float
+) -> dict[int, int]:
+    """Hour -> the M/M/c count meeting the target on that hour's tickets and mean
+    service (busy window-minutes per ticket), as if the hour stood alone."""
+    hourly = result.hourly_summary
+    mean = hourly[hourly["pool"] == pool].pivot(index="hour", columns="kpi", values="mean")
+    guesses = {}
+    for hour, row in mean.iterrows():
+        tickets, busy = row["tickets"], row["busy_windows_mean"]
+        if not tickets > 0 or not busy > 0:
+            guesses[int(hour)] = 1
+            continue
+        rate, service = tickets / 60, busy * 60 / tickets
+        guesses[int(hour)] = theory.min_servers(
+            target.kpi, target.op, target.value, rate, service, target_wait_min
+        )
+    return guesses
+
+
 def _every_hour_meets(result: RunResult, target: Target, pool: str) -> bool:
     """The target holds for the visits of every hour (by ticket time) at this pool."""
     hourly = result.hourly_summary
@@ -413,21 +445,24 @@ def size_schedule(
         raise ScenarioError("--pool", pool, f"no such pool; pools: {sorted(scenario.windows)}")
     starts = _hour_segments(scenario)
     labels = [format_time(t) for t in starts]
-    cache = _Evaluations(scenario, reps, seed, executor, progress)
+    # the search reads the hourly table only; the schedule found is run in full
+    cache = _Evaluations(scenario, reps, seed, executor, progress, only=("hourly",))
+
+    def settings(counts: tuple[int, ...]) -> dict[str, Any]:
+        return {
+            f"windows.{pool}.count": max(max(counts), 1),
+            f"windows.{pool}.schedule": dict(zip(labels, counts, strict=True)),
+        }
 
     def evaluate(counts: tuple[int, ...]) -> RunResult:
-        return cache(
-            {
-                f"windows.{pool}.count": max(max(counts), 1),
-                f"windows.{pool}.schedule": dict(zip(labels, counts, strict=True)),
-            }
-        )
+        return cache(settings(counts))
 
     def every_hour_meets(counts: tuple[int, ...]) -> bool:
         return _every_hour_meets(evaluate(counts), target, pool)
 
     n = len(starts)
     flat = _search(lambda c: every_hour_meets((c,) * n), flat_daily or 1, max_windows)
+    guesses = _erlang_by_hour(evaluate((flat,) * n), target, pool, scenario.target_wait_min)
     counts = [flat] * n
     for i in range(n):
         if starts[i] >= scenario.calendar.cutoff_at:  # no new tickets: keep the windows
@@ -437,8 +472,9 @@ def size_schedule(
         def passes(c: int, i: int = i) -> bool:
             return every_hour_meets(tuple([*counts[:i], c, *counts[i + 1 :]]))
 
-        counts[i] = _search(passes, counts[i], flat)
-    at_schedule = evaluate(tuple(counts))
+        # the search starts from Erlang C on the hour's own demand: a few counts away
+        counts[i] = _search(passes, min(guesses.get(starts[i] // 60, flat), flat), flat)
+    at_schedule = cache.full(settings(tuple(counts)))
     capacity = at_schedule.capacity
 
     def hours_of(segment_counts: list[int]) -> float:

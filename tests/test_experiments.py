@@ -121,3 +121,15 @@ def test_changchun_street_centre_pair_runs_and_the_reform_pools_seven_windows_in
     assert overall.loc["utilization", "ci_low"] > 0  # three windows busier than seven
     for result in comparison.results:
         assert result.kpis["served"].gt(0).all() and result.kpis["wait_mean_min"].notna().all()
+
+
+def test_a_lean_run_computes_only_the_tables_named_and_they_equal_the_full_run():
+    scenario = build(mmc_dict(3, 0.8, 4.0, days=2))
+    full = run(scenario, reps=3, seed=4)
+    lean = run(scenario, reps=3, seed=4, only=("hourly",))
+    pd.testing.assert_frame_equal(lean.hourly, full.hourly)
+    assert lean.log.empty and lean.kpis.empty and lean.matters.empty and not full.kpis.empty
+    with pytest.raises(ValueError, match="precision"):
+        run(scenario, reps=3, seed=4, only=("hourly",), precision=0.05)
+    with pytest.raises(ValueError, match="cannot be computed alone"):
+        run(scenario, reps=1, seed=4, only=("matters",))
