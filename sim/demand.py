@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import sampling
 from sim.scenario import Scenario
 from sim.streams import Streams, name_key
 
@@ -101,10 +102,14 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
     n_matters = counts[np.minimum(pick, len(counts) - 1)]
     k_max = int(counts.max())
     # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys
-    # u^(1/share) are the visitor's matters, in the order they will be taken; u is keyed
-    # by (visitor, matter name), so a matter added elsewhere leaves these keys alone.
+    # u^(1/w) are the visitor's matters, in the order they will be taken; u is keyed by
+    # (visitor, matter name), so a matter added elsewhere leaves these keys alone. The
+    # weights w for k matters make each matter's share of all matters its share
+    # (sim.sampling); w = share for one matter.
+    by_count = np.array([sampling.weights(tuple(shares), int(c)) for c in counts])
     with np.errstate(divide="ignore"):  # a zero share gives a key of -inf: never drawn
-        keys = np.log(streams.uniform("matters", day, visitor, matter_keys[None, :])) / shares
+        u = streams.uniform("matters", day, visitor, matter_keys[None, :])
+        keys = np.log(u) / by_count[np.minimum(pick, len(counts) - 1)]
     order = np.argsort(-keys, axis=1, kind="stable")[:, :k_max]
     slot = np.arange(k_max)
     matters = np.where(slot < n_matters[:, None], order, -1)

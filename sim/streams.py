@@ -10,9 +10,11 @@ of matters, the longest route, the most matters per visitor). Hence, with the sa
 * adding or removing a matter, a pool, an approval step or a bundle leaves every other
   visitor's arrival time, service needs, patience and back-office draws unchanged; a
   visitor's matters change only where the edited matter's key now ranks among theirs
-  (about its share of visitors, plus multi-matter visitors whose draw touches it);
+  (about its share of visitors, plus multi-matter visitors whose draw touches it; the
+  weights that keep shares exact for several matters move a little with any share, see
+  sim.sampling);
 * changing the matters-per-visitor distribution changes only the visitors whose count
-  changes, and they keep their first matters;
+  changes: they are drawn for their new count;
 * changing windows, pools, routing or staffing changes no draw at all.
 
 How: a day's arrival times come from a numpy Generator seeded by
