@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
+from sim.scenario_checks import check_scenario
 
 __all__ = [
     "ScenarioError",
@@ -260,25 +261,29 @@ def parse_scenario(
     file: str | Path = "<scenario>",
     origins: dict[tuple[str, ...], Path] | None = None,
 ) -> Scenario:
-    """Validate a raw mapping; the first problem becomes a one-line ScenarioError.
+    """Validate a raw mapping, fields and then the checks across them
+    (sim.scenario_checks); the first problem becomes a one-line ScenarioError.
 
     The error names `file` (the file the user gave) and, when the offending value came
     from a file it extends, that file too.
     """
     try:
-        return Scenario.model_validate(dict(data))
+        scenario = Scenario.model_validate(dict(data))
+        check_scenario(scenario)  # what no field can check alone
+        return scenario
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        field = _field_path(error["loc"])
-        message = _message(error)
-        head, sep, rest = message.partition(": ")
-        if sep and " " not in head:  # checks lead with their path, full or relative
-            field = head if head.startswith(field) else f"{field}.{head}"
-            message = rest
-        source = _origin(field, origins or {})
-        if source is not None and source.resolve() != Path(file).resolve():
-            message += f" (set in {source})"
-        raise ScenarioError(file, field, message) from None
+        field, message = _field_path(error["loc"]), _message(error)
+    except ValueError as exc:  # from check_scenario, which names the field
+        field, message = "", str(exc)
+    head, sep, rest = message.partition(": ")
+    if sep and " " not in head:  # checks lead with their path, full or relative
+        field = head if head.startswith(field) else f"{field}.{head}"
+        message = rest
+    source = _origin(field, origins or {})
+    if source is not None and source.resolve() != Path(file).resolve():
+        message += f" (set in {source})"
+    raise ScenarioError(file, field, message) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -2,8 +2,9 @@
 
 Department windows and comprehensive windows are the same thing here: a pool of windows
 with a set of matters it may serve. A reform changes pools, not code.
-Checks across fields are in sim.scenario_checks; each raises a ValueError whose text
-starts with the field path, so the loader can name file and field in one line.
+Build one with sim.loader (load_scenario, parse_scenario): it validates the fields here
+and then the checks across them (sim.scenario_checks). Each check raises a ValueError
+whose text starts with the field path, so the loader names file and field in one line.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sim.calendar import (
 )
 from sim.dists import Distribution, Fixed
 from sim.fields import FROZEN_CONFIG, Count, Number
-from sim.scenario_checks import check_scenario
 
 __all__ = [
     "Appointments",
@@ -502,7 +502,8 @@ def _expand_bundles(data: Any) -> Any:
 
 
 class Scenario(_Frozen):
-    """A whole hall. `extends:` is resolved by the loader before this model sees it."""
+    """A whole hall. Build it with sim.loader (which resolves `extends:` and runs the
+    checks across fields, sim.scenario_checks), not with model_validate alone."""
 
     _bundles = model_validator(mode="before")(_expand_bundles)
 
@@ -551,11 +552,6 @@ class Scenario(_Frozen):
                 "file whose name cannot be used this way can say `name:` inside)"
             )
         return name
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Scenario:
-        check_scenario(self)
-        return self
 
     @property
     def whole_case(self) -> bool:
