@@ -15,7 +15,6 @@ simulates and records rows in the event log (the back office in its case and ste
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +25,9 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.backoffice import MAX_DAYS, BackOfficeModel
+from sim.aftercare import Aftercare
 from sim.calendar import MINUTES_PER_DAY
-from sim.demand import KIOSK, MAX_TRIPS, ONLINE, draw_day
+from sim.demand import KIOSK, ONLINE, draw_day
 from sim.journey import ACCEPT, CONSULT, Errand, Visitor
 from sim.pools import GONE, Pool, Ticket
 from sim.records import (
@@ -124,17 +123,8 @@ class _Hall:
         self.lunch_serves_holders = bool(cal.lunch and cal.lunch.at_start != "pause")
         self.send_home = cal.at_close == "send_home"
         self.closes_at = cal.closes_at
-        self.matter_specs = list(scenario.matters.values())
-        self.issuance = scenario.issuance
-        self.instant_to_issuance = bool(
-            scenario.issuance and scenario.issuance.instant_results == "issuance"
-        )
-        # anything to do after an acceptance: a back office, or instant results to issue
-        self.follow_up = scenario.backoffice is not None or self.instant_to_issuance
         self.online: list[OnlineRow] = []
-        self.backoffice = (
-            None if scenario.backoffice is None else BackOfficeModel(self.env, scenario)
-        )
+        self.aftercare = Aftercare(self.env, scenario, self._next_ticket)
 
     def run(self) -> None:
         for pool in self.pools:
@@ -228,7 +218,7 @@ class _Hall:
             how = channel[errand.slot]
             if how == ONLINE:
                 self.online.append(OnlineRow(visitor.number, errand.code, self.env.now))
-                self._open_case_unless_instant(visitor, errand)  # instant: sent electronically
+                self.aftercare.open_case_unless_instant(visitor, errand)  # instant: online
             elif how == KIOSK:
                 kept.append(errand._replace(code=errand.code + self.n_matters))
             else:
@@ -243,7 +233,7 @@ class _Hall:
         errands = visitor.errands
         if not errands and not visitor.next_stage():
             if visitor.pending:
-                self._plan_return(visitor)
+                self.aftercare.plan_return(visitor)
             return
         errands, stage, router, now = visitor.errands, visitor.stage, self.router, self.env.now
         if stage == ACCEPT and not visitor.booked and len(errands) == 1:  # common, kept fast
@@ -294,10 +284,11 @@ class _Hall:
         """A window finished a ticket: record it, pass accepted matters on, go on."""
         visitor = ticket.visitor
         accepting = ticket.pool.stage == ACCEPT
-        incomplete = self._incomplete(ticket) if accepting and visitor.attempts else ()
+        aftercare = self.aftercare
+        incomplete = aftercare.incomplete(ticket) if accepting and visitor.attempts else ()
         self._record(ticket, start, self.env.now, _SERVED, len(incomplete))
-        if accepting and self.follow_up:
-            self._accepted(ticket, incomplete)
+        if accepting and aftercare.needed:
+            aftercare.accepted(ticket, incomplete)
         if visitor.errands or visitor.to_issue or visitor.pending:  # else: done, home
             self._next_ticket(visitor)
 
@@ -322,102 +313,6 @@ class _Hall:
                 ticket.booked,
             )
         )  # fmt: skip
-
-    # -- after acceptance: incomplete materials, the back office, results ---------------
-    def _incomplete(self, ticket: Ticket) -> tuple[int, ...]:
-        """Slots of the visit's matters whose materials were incomplete: they go home
-        and come back (unless accepted with deficiencies)."""
-        visitor, found = ticket.visitor, []
-        for errand in ticket.errands:
-            spec = self.matter_specs[errand.code % self.n_matters]
-            slot = errand.slot
-            attempt = visitor.attempts[slot]
-            visitor.attempts[slot] += 1
-            if (
-                spec.incomplete_share > 0
-                and not spec.accept_with_deficiencies
-                and attempt < MAX_TRIPS - 1
-                and visitor.returns[slot, attempt, 0] < spec.incomplete_share
-            ):
-                found.append(slot)
-                visitor.pending.append(errand)
-        return tuple(found)
-
-    def _accepted(self, ticket: Ticket, incomplete: tuple[int, ...]) -> None:
-        """Matters accepted at a window or kiosk open back-office cases unless instant;
-        with issuance windows, instant results are collected before leaving."""
-        visitor = ticket.visitor
-        for errand in ticket.errands:
-            if errand.slot in incomplete:
-                continue
-            instant = not self._open_case_unless_instant(visitor, errand)
-            if instant and self.instant_to_issuance:
-                work = self._issuance_min(visitor, errand.slot)
-                visitor.to_issue.append(Errand(errand.code, errand.slot, work))
-
-    def _open_case_unless_instant(self, visitor: Visitor, errand: Errand) -> bool:
-        """An accepted application goes to the back office unless it is instant; True if
-        it went. With issuance windows, its result is then mailed or collected."""
-        m, slot = errand.code % self.n_matters, errand.slot
-        spec = self.matter_specs[m]
-        if (
-            self.backoffice is None
-            or spec.approval is None
-            or visitor.instant[slot] < spec.instant_share
-        ):
-            return False
-        on_done = None
-        if self.issuance is not None and visitor.issuance[slot, 0] >= self.issuance.mail_share:
-            on_done = lambda: self._plan_collection(visitor, m, slot)  # noqa: E731
-        effort_u = visitor.effort[slot].tolist()  # (effort, delay) uniforms by step
-        self.backoffice.open_case(visitor.number, m, spec.approval, effort_u, on_done)
-        return True
-
-    def _issuance_min(self, visitor: Visitor, slot: int) -> float:
-        return float(self.issuance.service_min.quantile(visitor.issuance[slot, 2]))
-
-    # -- later trips -----------------------------------------------------------------
-    def _plan_return(self, visitor: Visitor) -> None:
-        """Come back a whole number of working days later, at the same time of day."""
-        errand = visitor.pending[0]
-        u = visitor.returns[errand.slot, visitor.attempts[errand.slot] - 1, 1]
-        spec = self.matter_specs[errand.code % self.n_matters]
-        days = max(1, math.ceil(min(float(spec.return_after_days.quantile(u)), MAX_DAYS)))
-        self._later_trip(visitor, visitor.day + days, self._return)
-
-    def _return(self, visitor: Visitor) -> None:
-        visitor.come_back(self.env.now, int(self.env.now // MINUTES_PER_DAY))
-        self._next_ticket(visitor)
-
-    def _plan_collection(self, visitor: Visitor, m: int, slot: int) -> None:
-        """The result is ready: the applicant comes to an issuance window for it, a
-        whole number of working days later, on a trip of its own; results to collect on
-        the same day are collected on one trip."""
-        u = visitor.issuance[slot, 1]
-        days = max(1, math.ceil(min(float(self.issuance.collect_after_days.quantile(u)), MAX_DAYS)))
-        day = int(self.env.now // MINUTES_PER_DAY) + days  # always a later day than today
-        errand = Errand(m, slot, self._issuance_min(visitor, slot))
-        if visitor.collecting is None:
-            visitor.collecting = {}
-        planned = visitor.collecting.get(day)  # not come yet: it is still a later day
-        if planned is not None:
-            planned.errands.append(errand)
-            return
-        collector = visitor.collector(errand)
-        visitor.collecting[day] = collector
-        self._later_trip(collector, day, self._collect)
-
-    def _collect(self, collector: Visitor) -> None:
-        collector.new_trip(self.env.now, int(self.env.now // MINUTES_PER_DAY))
-        self._next_ticket(collector)
-
-    def _later_trip(self, visitor: Visitor, day: int, then) -> None:
-        """Call `then(visitor)` on a later working day than today (a late service may
-        already be past midnight), at the time of day the visitor came."""
-        time_of_day = visitor.arrival - visitor.day * MINUTES_PER_DAY
-        day = max(day, int(self.env.now // MINUTES_PER_DAY) + 1)
-        at = day * MINUTES_PER_DAY + time_of_day
-        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: then(visitor))
 
 
 @contextmanager
@@ -463,7 +358,7 @@ def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
         [STAGES[pool.stage] for pool in hall.pools],
         dates,
     )
-    office = hall.backoffice
+    office = hall.aftercare.backoffice
     approvals = [m.approval for m in scenario.matters.values()]
     cases = case_frame(
         office.cases if office else [],
