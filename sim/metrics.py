@@ -134,11 +134,16 @@ def clock(visits: pd.DataFrame, column: str) -> np.ndarray:
     return visits["day"].to_numpy() * float(MINUTES_PER_DAY) + visits[column].to_numpy()
 
 
+def _served_clock(visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Clock times of the served visits' service start and end."""
+    served = visits["outcome"].to_numpy() == "served"
+    return clock(visits, "start_at")[served], clock(visits, "end_at")[served]
+
+
 def _busy_in_hours(visits: pd.DataFrame, capacity: Capacity) -> float:
     """Window-minutes of service inside the measured days' service hours, wherever the
     visitor came from: under overload a window serves yesterday's queue all day."""
-    served = visits["outcome"].to_numpy() == "served"
-    start, end = clock(visits, "start_at")[served], clock(visits, "end_at")[served]
+    start, end = _served_clock(visits)
     f = capacity.service_minutes_before
     return float((f(end) - f(start)).sum())
 
@@ -146,8 +151,7 @@ def _busy_in_hours(visits: pd.DataFrame, capacity: Capacity) -> float:
 def _overtime_min(visits: pd.DataFrame, capacity: Capacity) -> float:
     """Mean over measured days of how long after closing the last service begun that day
     ended (0 on a day that closed on time)."""
-    served = visits["outcome"].to_numpy() == "served"
-    start, end = clock(visits, "start_at")[served], clock(visits, "end_at")[served]
+    start, end = _served_clock(visits)
     day = (start // MINUTES_PER_DAY).astype(np.int64)
     inside = (day >= capacity.first_day) & (day < capacity.end_day)
     if not inside.any():
