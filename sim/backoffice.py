@@ -134,8 +134,9 @@ class BackOfficeModel:
             for step, draw in zip(approval.steps, draws, strict=True):
                 yield from self._step(case, step, *draw)
         # the warning is raised when the share of the promised time has passed unfinished
-        warn_at = accepted + self.warning_share * approval.promised_days * MINUTES_PER_DAY
-        warned = warn_at if env.now > warn_at else math.nan
+        warn_at_min = accepted + self.warning_share * approval.promised_days * MINUTES_PER_DAY
+        # reaching the warning time warns, to a microsecond (the clock's float error)
+        warned = warn_at_min if env.now >= warn_at_min - 1e-6 else math.nan
         self.cases.append(CaseRow(case, visitor, matter, accepted, env.now, warned))
         if on_done is not None:
             on_done()

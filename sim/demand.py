@@ -106,7 +106,10 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
     # (visitor, matter name), so a matter added elsewhere leaves these keys alone. The
     # weights w for k matters make each matter's share of all matters its share
     # (sim.sampling); w = share for one matter.
-    by_count = np.array([sampling.weights(tuple(shares), int(c)) for c in counts])
+    targets = sampling.count_targets(
+        tuple(shares.tolist()), tuple(sorted(demand.matters_per_visitor.items()))
+    )
+    by_count = np.array([sampling.weights(targets[int(c)], int(c)) for c in counts])
     with np.errstate(divide="ignore"):  # a zero share gives a key of -inf: never drawn
         u = streams.uniform("matters", day, visitor, matter_keys[None, :])
         keys = np.log(u) / by_count[np.minimum(pick, len(counts) - 1)]
@@ -137,7 +140,12 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
         consult_min = scenario.consultation.service_min.quantile(u[:, 1])
     slot_at = no_show = None
     if scenario.appointments is not None:
-        booked_share = np.array([m.booked_share for m in matter_list])[matters[:, 0]]
+        # a visitor books with the mean booked_share of the matters they bring: then the
+        # share who book is sum(share x booked_share) whatever the number of matters
+        by_matter = np.array([m.booked_share for m in matter_list])
+        booked_share = np.where(matters >= 0, by_matter[np.maximum(matters, 0)], 0.0).sum(
+            axis=1
+        ) / np.maximum(n_matters, 1)
         arrival_at, slot_at, no_show = _book(
             scenario,
             arrival_at,

@@ -139,19 +139,26 @@ def _tables(
 ) -> dict[str, pd.DataFrame]:
     """Every KPI table of one replication's logs, or `only` those named."""
     capacity = Capacity.from_scenario(scenario)
-    log, cases = out.log, case_outcomes(out.cases)
+    log = out.log
+
+    def kpi_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
+        kpis = replication_table(log, capacity)
+        if kpis.empty and replication is not None:  # nobody came: a row of zeros, not none
+            nobody = dict.fromkeys(
+                ("visitors", "served", "abandoned", "unserved_at_close", "visits"), 0
+            )
+            kpis = pd.DataFrame([{"scenario": scenario.name, "replication": replication, **nobody}])
+        return kpis
+
     if only is not None:
-        lean = {"hourly": hourly_table, "pools": pool_table, "kpis": replication_table}
+        lean = {"hourly": hourly_table, "pools": pool_table, "kpis": kpi_table}
         unknown = set(only) - set(lean)
         if unknown:
             raise ValueError(f"only: {sorted(unknown)} cannot be computed alone; {sorted(lean)}")
         return {name: lean[name](log, capacity) for name in only}
-    kpis = replication_table(log, capacity)
-    if kpis.empty and replication is not None:  # nobody came: a row of zeros, not no row
-        nobody = dict.fromkeys(
-            ("visitors", "served", "abandoned", "unserved_at_close", "visits"), 0
-        )
-        kpis = pd.DataFrame([{"scenario": scenario.name, "replication": replication, **nobody}])
+    # a log without a case log (sim.analyse on a ticket log) has no case outcomes
+    cases = case_outcomes(out.cases) if "accepted_day" in out.cases else out.cases
+    kpis = kpi_table(log, capacity)
     tables = {
         "log": log,
         "kpis": kpis,

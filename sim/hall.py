@@ -55,7 +55,7 @@ class _Day:
 
     __slots__ = (
         "arrival_at",
-        "base",
+        "base_min",
         "channel",
         "consult",
         "consult_min",
@@ -76,7 +76,7 @@ class _Day:
     )  # fmt: skip
 
     def __init__(self, day: int, number: int, v) -> None:
-        self.day, self.number, self.base = day, number, day * MINUTES_PER_DAY
+        self.day, self.number, self.base_min = day, number, day * MINUTES_PER_DAY
         self.matters, self.n_matters = v.matters.tolist(), v.n_matters.tolist()
         self.work = v.work_min.tolist()
         self.patience = None if v.patience_min is None else v.patience_min.tolist()
@@ -152,10 +152,10 @@ class _Hall:
         env = self.env
         i = next(today.order, None)
         if i is not None:
-            at = today.base + today.arrival_at[i] - env.now
+            at = today.base_min + today.arrival_at[i] - env.now
             env.timeout(at).callbacks.append(self._arrive)
         elif self.send_home:
-            env.timeout(today.base + self.closes_at - env.now).callbacks.append(self._close)
+            env.timeout(today.base_min + self.closes_at - env.now).callbacks.append(self._close)
         else:
             self._next_day(today)
         today.i = i
@@ -202,7 +202,7 @@ class _Hall:
         if slot_at is not None and slot_at[i] == slot_at[i]:  # a valid booking
             visitor.booked = True
             if slot_at[i] > today.arrival_at[i]:  # early: the ticket is issued at the slot
-                at = today.base + slot_at[i] - env.now
+                at = today.base_min + slot_at[i] - env.now
                 env.timeout(at).callbacks.append(partial(self._first_ticket, visitor))
                 return
         self._next_ticket(visitor)

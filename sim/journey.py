@@ -40,7 +40,8 @@ class Visitor:
     def __init__(self, number: int, key: tuple[int, int], day: int, arrival: float, errands):
         self.number, self.day, self.arrival = number, day, arrival
         self.key = key  # (first day, place in its arrivals): the key of its random draws
-        self.errands: list[Errand] = errands  # left to do at this stage of the trip
+        # left to do at this stage of the trip (an empty tuple once the last is taken)
+        self.errands: list[Errand] | tuple[()] = errands
         # keyed draws made up front for this visitor (views of the day's arrays, by slot:
         # see sim.demand.DayVisitors); patience by queue visit
         self.patience = self.instant = self.effort = self.returns = self.issuance = None

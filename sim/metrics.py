@@ -458,6 +458,9 @@ def summarize(table: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     NaN with a single replication (no spread to estimate).
     """
     by = ["scenario", *(by or [])]
+    columns = [*by, "kpi", "mean", "ci_low", "ci_high", "half_width", "replications"]
+    if table.empty:  # e.g. a table a lean run did not compute
+        return pd.DataFrame(columns=columns)
     value_cols = [
         c
         for c in table.columns
@@ -473,4 +476,4 @@ def summarize(table: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     out["kpi"] = out["kpi"].astype(str)
-    return out[[*by, "kpi", "mean", "ci_low", "ci_high", "half_width", "replications"]]
+    return out[columns]

@@ -137,10 +137,15 @@ class Pool:
             for wake in dormant:
                 wake.succeed()
         idle = self.idle[qi]
-        while idle:  # an open idle window calls the ticket now; closed ones go off duty
-            window = idle.popleft()
-            self._call_next(window, None)
-            if self.segments is None or window < self.open_count(now):
+        if idle and self.segments is None:  # an idle window calls the ticket now
+            self._call_next(idle.popleft(), None)
+            return
+        while idle:  # with a schedule, windows woken in turn (closed ones go off duty),
+            window = idle.popleft()  # at the same instant as the off-duty ones above
+            wake = self.env.event()
+            wake.callbacks.append(self.resume[window])
+            wake.succeed()
+            if window < self.open_count(now):
                 break
 
     def leave(self, ticket: Ticket) -> bool:

@@ -8,7 +8,8 @@ shares exactly but the later ones do not: large shares are drawn less than their
 (a 0.30 matter came out at 0.288 among visitors with 2 or 3 matters). `weights` finds the
 w for which matter j is among a k-matter visitor's matters with probability k x share_j,
 so that every matter's share of all matters brought is its `share`, whatever the mix of
-matters per visitor.
+matters per visitor. Where k x share would exceed 1 (no visitor brings a matter twice),
+`count_targets` lets visitors with fewer matters make up the shortfall.
 
 The inclusion probability of j under order sampling with rates w (sum 1) is
 
@@ -26,12 +27,12 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["inclusion_probabilities", "weights"]
+__all__ = ["count_targets", "inclusion_probabilities", "weights"]
 
 _GRID = 800  # points of the log-spaced t grid
 _MAX_ITERATIONS = 200
 _TOLERANCE = 1e-7  # largest |pi - target| accepted
-_MAX_INCLUSION = 1 - 1e-6  # a matter cannot be in more than every visitor's set
+_MAX_INCLUSION = 0.99  # cap: a matter in (nearly) every set needs an unbounded weight
 
 
 def inclusion_probabilities(w: np.ndarray, k: int) -> np.ndarray:
@@ -66,35 +67,89 @@ def inclusion_probabilities(w: np.ndarray, k: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def weights(shares: tuple[float, ...], k: int) -> np.ndarray:
-    """Order-sampling weights whose k-matter draws include matter j with probability
-    k x share_j (capped below 1; what a capped matter cannot take goes to the others in
-    proportion). Zero shares stay zero: never drawn."""
+def count_targets(
+    shares: tuple[float, ...], matters_per_visitor: tuple[tuple[int, float], ...]
+) -> dict[int, tuple[float, ...]]:
+    """Count k -> the probability that a k-matter visitor brings each matter, such that
+    each matter's share of all matters brought is its share. That is k x share, unless
+    a matter is too common for visitors with many matters (k x share above the cap: no
+    one brings a matter twice); then visitors with fewer matters make up the shortfall,
+    as far as their own caps allow (iterative proportional fitting: rows are matters,
+    which must reach their share over the mix of counts; columns are counts, whose
+    probabilities sum to k). Zero shares stay zero."""
     s = np.asarray(shares, dtype=float)
     drawn = s > 0
-    result = np.zeros_like(s)
-    if k <= 1 or drawn.sum() <= k:
-        return s.copy()
-    target = _capped(k * s[drawn] / s[drawn].sum(), k)
-    w = target.copy()
+    s = s[drawn] / s[drawn].sum()
+    counts = np.array([k for k, _ in matters_per_visitor])
+    p = np.array([q for _, q in matters_per_visitor], dtype=float)
+    p /= p.sum()
+    want = s * (p * counts).sum()  # each matter's expected count per visitor
+    cap = np.where(counts == 1, 1.0, _MAX_INCLUSION)
+    fixed = counts >= len(s)  # every drawn matter in every set of these
+    table = np.column_stack([
+        np.ones(len(s)) if f else _capped(k * s, k, c)
+        for k, c, f in zip(counts, cap, fixed, strict=True)
+    ])  # fmt: skip
     for _ in range(_MAX_ITERATIONS):
-        pi = inclusion_probabilities(w, k)
-        if np.max(np.abs(pi - target)) < _TOLERANCE:
+        got = table @ p
+        if np.max(np.abs(got - want)) < _TOLERANCE:
             break
-        w = w * target / pi
-        w /= w.sum()
-    result[drawn] = w
+        table[:, ~fixed] = np.minimum(table[:, ~fixed] * (want / got)[:, None], cap[~fixed])
+        for c in np.flatnonzero(~fixed):  # each count's probabilities sum to k again
+            table[:, c] = _capped(table[:, c] * counts[c] / table[:, c].sum(), counts[c], cap[c])
+    out = {}
+    for c, k in enumerate(counts):
+        column = np.zeros(len(shares))
+        column[drawn] = table[:, c]
+        out[int(k)] = tuple(column.tolist())
+    return out
+
+
+@lru_cache(maxsize=64)
+def weights(target: tuple[float, ...], k: int) -> np.ndarray:
+    """Order-sampling weights whose k-matter draws include matter j with probability
+    target_j (targets sum to k, none above the cap; see count_targets). Zero targets
+    stay zero: never drawn. The result is read-only (it is cached)."""
+    t = np.asarray(target, dtype=float)
+    drawn = t > 0
+    result = t.copy()
+    if k > 1 and drawn.sum() > k:
+        result[drawn] = _fitted(t[drawn], k)
+    result.setflags(write=False)
     return result
 
 
-def _capped(target: np.ndarray, k: int) -> np.ndarray:
-    """Inclusion targets summing to k with none above _MAX_INCLUSION."""
+def _fitted(target: np.ndarray, k: int) -> np.ndarray:
+    """Weights whose inclusion probabilities are `target`, by a damped fixed point."""
+    w = target / target.sum()
+    pi = inclusion_probabilities(w, k)
+    error, boost = np.max(np.abs(pi - target)), 10.0
+    for _ in range(_MAX_ITERATIONS):
+        if error < _TOLERANCE or boost < 1:
+            break
+        # w <- w (target / pi)^a: a = 1 is the plain fixed point; near 1 an inclusion
+        # moves little with the weight, so the step grows there, up to `boost`, which
+        # halves whenever a step overshoots
+        step = np.minimum(1 / (1 - np.minimum(pi, target)), boost)
+        trial = w * (target / pi) ** step
+        trial /= trial.sum()
+        trial_pi = inclusion_probabilities(trial, k)
+        trial_error = np.max(np.abs(trial_pi - target))
+        if trial_error < error:
+            w, pi, error = trial, trial_pi, trial_error
+        else:
+            boost /= 2
+    return w
+
+
+def _capped(target: np.ndarray, k: int, cap: float = _MAX_INCLUSION) -> np.ndarray:
+    """Inclusion targets summing to k with none above the cap."""
     target = target.copy()
     for _ in range(len(target)):
-        over = target > _MAX_INCLUSION
+        over = target > cap
         if not over.any():
             break
         free = ~over
-        target[over] = _MAX_INCLUSION
+        target[over] = cap
         target[free] *= (k - target[over].sum()) / target[free].sum()
     return target

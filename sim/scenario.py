@@ -225,8 +225,9 @@ class Matter(_Frozen):
         default=0.0,
         ge=0,
         le=1,
-        description="share of visitors whose first matter this is who book a slot (预约) "
-        "instead of walking in; needs an `appointments:` section",
+        description="share of visitors bringing this matter who book a slot (预约) instead "
+        "of walking in (a visitor with several matters books with their mean); needs an "
+        "`appointments:` section",
     )
     kiosk_min: Distribution | None = Field(
         default=None,

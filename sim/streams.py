@@ -14,7 +14,9 @@ of matters, the longest route, the most matters per visitor). Hence, with the sa
   weights that keep shares exact for several matters move a little with any share, see
   sim.sampling);
 * changing the matters-per-visitor distribution changes only the visitors whose count
-  changes: they are drawn for their new count;
+  changes: they are drawn for their new count (unless a matter is too common for the
+  visitors with most matters: then the mix of counts shapes every count's draw, see
+  sim.sampling.count_targets);
 * changing windows, pools, routing or staffing changes no draw at all.
 
 How: a day's arrival times come from a numpy Generator seeded by

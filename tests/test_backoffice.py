@@ -74,6 +74,16 @@ def test_serial_lead_time_is_the_sum_and_parallel_the_maximum_of_deterministic_s
     assert parallel["warned_at_days"].isna().all()
 
 
+def test_a_case_finishing_exactly_at_the_warning_time_is_warned():
+    """Warning at 80% of a 3-day promise = 2.4 days; a fixed 2.4-day review ends then."""
+    cases = case_outcomes(
+        simulate_all(_scenario("serial", [_step("A", delay_days=2.4)]), 1, 0).cases
+    )
+    assert len(cases) > 100
+    np.testing.assert_allclose(cases["lead_time_days"], 2.4)
+    np.testing.assert_allclose(cases["warned_at_days"], 2.4)
+
+
 def test_serial_and_parallel_random_steps_match_sum_and_max_in_distribution():
     a, b = 5.0, 10.0  # exponential efforts in hours; ample staff, working 24 h a day
     steps = [_step("A", {"dist": "exponential", "mean": a}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from sim import load_scenario, sampling
@@ -83,6 +84,27 @@ def test_every_matter_is_its_share_of_all_matters_brought_whatever_the_count():
         assert stats.chisquare(counts, len(brought) * expected).pvalue > 0.001, k
 
 
+def test_a_matter_too_common_for_three_matters_keeps_its_share_overall():
+    """Share 0.4 with a fifth of visitors bringing 3 distinct matters: they can bring it
+    at most once (1/3 of their matters); visitors with 1 and 2 matters make up the rest,
+    so its share of all matters brought is still 0.4."""
+    raw = mmc_dict(2, 0.5, 5.0, days=1)
+    shares = {"a": 0.40, "b": 0.25, "c": 0.20, "d": 0.10, "e": 0.05}
+    raw["matters"] = {
+        m: {"department": m, "share": p, "service_min": {"dist": "fixed", "value": 1}}
+        for m, p in shares.items()
+    }
+    raw["windows"] = {"all": {"count": 2, "serves": "all"}}
+    raw["demand"] |= {"visitors_per_day": 30_000, "matters_per_visitor": {1: 0.5, 2: 0.3, 3: 0.2}}
+    days = [draw_day(build(raw), Streams(7, 0), day) for day in range(2)]
+    brought = np.concatenate([d.matters.ravel() for d in days])
+    brought = brought[brought >= 0]
+    counts = np.bincount(brought, minlength=len(shares))
+    assert stats.chisquare(counts, len(brought) * np.array(list(shares.values()))).pvalue > 0.001
+    three = np.concatenate([d.matters[d.n_matters == 3].ravel() for d in days])
+    assert (three == 0).mean() == pytest.approx(0.99 / 3, abs=0.01)  # capped: 0.99 of them
+
+
 def test_order_sampling_inclusion_probabilities_match_the_closed_form_for_two():
     """P(j among 2 drawn successively with probabilities p) = p_j + sum over i != j of
     p_i p_j / (1 - p_i); the weights found reach k x share."""
@@ -91,8 +113,50 @@ def test_order_sampling_inclusion_probabilities_match_the_closed_form_for_two():
                            for j in range(5)])  # fmt: skip
     np.testing.assert_allclose(sampling.inclusion_probabilities(p, 2), closed, atol=1e-6)
     for k in (2, 3):
-        w = sampling.weights(tuple(p), k)
+        w = sampling.weights(tuple(k * p), k)
         np.testing.assert_allclose(sampling.inclusion_probabilities(w, k), k * p, atol=1e-5)
+
+
+def test_order_sampling_for_three_agrees_with_drawing_it_and_caps_what_cannot_hold():
+    """k = 3 against 200,000 direct draws (99.9% binomial tolerance); a share of 0.6 with
+    two matters per visitor cannot hold (it would be in 120% of sets): it is capped at
+    0.99, the weights stay read-only, and the others share the rest."""
+    p = np.array([0.3, 0.25, 0.2, 0.15, 0.07, 0.03])
+    n = 200_000
+    keys = np.random.default_rng(1).exponential(size=(n, len(p))) / p
+    chosen = np.argsort(keys, axis=1)[:, :3]
+    drawn = np.bincount(chosen.ravel(), minlength=len(p)) / n
+    pi = sampling.inclusion_probabilities(p, 3)
+    assert (np.abs(drawn - pi) < 3.3 * np.sqrt(pi * (1 - pi) / n)).all()
+    two = sampling.count_targets((0.6, 0.2, 0.1, 0.1), ((2, 1.0),))[2]
+    capped = sampling.weights(two, 2)
+    assert not capped.flags.writeable
+    included = sampling.inclusion_probabilities(capped, 2)
+    assert included[0] == pytest.approx(0.99, abs=1e-4) and included.sum() == pytest.approx(2)
+    np.testing.assert_allclose(included[1:] / included[1:].sum(), [0.5, 0.25, 0.25], atol=0.01)
+
+
+def test_the_share_who_book_is_the_share_weighted_booked_share_whatever_the_count():
+    """A visitor books with the mean booked_share of their matters, so one- and
+    two-matter visitors book at sum(share x booked_share) = 0.3 x 0.5 + 0.7 x 0.1."""
+    raw = mmc_dict(4, 0.5, 5.0, days=1)
+    raw["matters"] = {
+        "a": {"department": "a", "share": 0.3, "booked_share": 0.5,
+              "service_min": {"dist": "fixed", "value": 1}},
+        "b": {"department": "b", "share": 0.5, "booked_share": 0.1,
+              "service_min": {"dist": "fixed", "value": 1}},
+        "c": {"department": "c", "share": 0.2, "booked_share": 0.1,
+              "service_min": {"dist": "fixed", "value": 1}},
+    }  # fmt: skip
+    raw["windows"] = {"all": {"count": 4, "serves": "all"}}
+    raw["appointments"] = {"slot_min": 30, "early_min": {"dist": "fixed", "value": 0}}
+    raw["demand"] |= {"visitors_per_day": 30_000, "matters_per_visitor": {1: 0.5, 2: 0.5}}
+    day = draw_day(build(raw), Streams(3, 0), 0)
+    expected = 0.3 * 0.5 + 0.7 * 0.1
+    for k in (1, 2):
+        booked = ~np.isnan(day.slot_at[day.n_matters == k])
+        half_width = 3.3 * np.sqrt(expected * (1 - expected) / len(booked))
+        assert abs(booked.mean() - expected) < half_width, (k, booked.mean())
 
 
 def test_the_model_admits_exactly_the_drawn_arrivals_at_their_times():

@@ -129,7 +129,18 @@ def test_a_lean_run_computes_only_the_tables_named_and_they_equal_the_full_run()
     lean = run(scenario, reps=3, seed=4, only=("hourly",))
     pd.testing.assert_frame_equal(lean.hourly, full.hourly)
     assert lean.log.empty and lean.kpis.empty and lean.matters.empty and not full.kpis.empty
+    assert lean.summary.empty and lean.pools_summary.empty and not lean.hourly_summary.empty
     with pytest.raises(ValueError, match="precision"):
         run(scenario, reps=3, seed=4, only=("hourly",), precision=0.05)
     with pytest.raises(ValueError, match="cannot be computed alone"):
         run(scenario, reps=1, seed=4, only=("matters",))
+
+
+def test_analyse_computes_the_kpis_of_a_given_log_as_run_does():
+    """sim.analyse on an event log alone (no case log, as from a ticket system)."""
+    from sim import analyse, simulate
+
+    scenario = build(mmc_dict(3, 0.8, 4.0, days=2))
+    log = simulate(scenario, 4, 0)
+    analysed = analyse(scenario, log, seed=4, reps=1)
+    pd.testing.assert_frame_equal(analysed.kpis, run(scenario, reps=1, seed=4).kpis)
