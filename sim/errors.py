@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ResultsExistError", "ScenarioError"]
+__all__ = ["ResultsExistError", "ScenarioError", "TicketLogError"]
 
 
 class ScenarioError(Exception):
@@ -18,3 +18,12 @@ class ScenarioError(Exception):
 
 class ResultsExistError(Exception):
     """The destination holds earlier results and overwriting was not asked for."""
+
+
+class TicketLogError(Exception):
+    """A ticket log that cannot be read; str() is one line: file: column: what is wrong."""
+
+    def __init__(self, file: str | Path, column: str, message: str):
+        self.file, self.column, self.message = str(file), column, message
+        where = f"{self.file}: {column}" if column else self.file
+        super().__init__(f"{where}: {message}")
