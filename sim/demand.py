@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from sim import sampling
 from sim.scenario import Scenario
@@ -85,11 +86,14 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
     """Day `day`'s visitors, a pure function of (scenario's demand, streams, day)."""
     cal, demand = scenario.calendar, scenario.demand
     weekday = cal.weekday(day)
+    expected = demand.expected_visitors(weekday, cal.after_holiday(day))
+    if demand.day_cv > 0:  # a busy or a quiet day: a gamma level of mean 1 (keyed by day)
+        shape = 1 / demand.day_cv**2
+        expected *= float(stats.gamma.ppf(streams.uniform1("day_level", day), shape)) / shape
     arrival_at = arrival_times(
-        demand.profile_segments(cal.cutoff_at, weekday),
-        demand.expected_visitors(weekday, cal.after_holiday(day)),
+        demand.profile_segments(cal.cutoff_at, weekday), expected,
         streams.generator("arrivals", day),
-    )
+    )  # fmt: skip
     n = len(arrival_at)
     visitor = np.arange(n, dtype=np.int64)[:, None]
     matter_list = list(scenario.matters.values())

@@ -86,6 +86,14 @@ class Demand(_Frozen):
         description="weekday -> its own arrival_profile (a quiet Friday afternoon); "
         "weekdays not named use arrival_profile",
     )
+    day_cv: Number = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="how much a day's demand varies beyond Poisson: each day's expected "
+        "visitors are multiplied by a gamma-distributed level of mean 1 and this cv (0: "
+        "every day's count is Poisson; `hallsim fit` estimates it from a ticket log)",
+    )
     after_holiday_factor: Number = Field(
         default=1.0,
         gt=0,

@@ -21,7 +21,8 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 def tickets_from_log(log: pd.DataFrame) -> pd.DataFrame:
     """Our ticket columns (sim.ticketlog.TICKET_COLUMNS) from an event log: a visitor
-    who gave up or was sent home at closing left an abandoned ticket (弃号)."""
+    who gave up or was sent home at closing left an abandoned ticket (弃号), with the
+    time they gave up (none for those sent home: their patience is not known)."""
     date = pd.to_datetime(log["date"]).dt.as_unit("ns")
 
     def at(column: str) -> pd.Series:
@@ -38,7 +39,7 @@ def tickets_from_log(log: pd.DataFrame) -> pd.DataFrame:
             "taken_at": at("ticket_at"),
             "called_at": at("start_at").where(served),
             "started_at": at("start_at").where(served),
-            "finished_at": at("end_at").where(served),
+            "finished_at": at("end_at").where(served | (log["outcome"] == "abandoned").to_numpy()),
             "window": window.where(served),
             "matter": log["matters"].astype(str),
             "department": log["department"].astype(str),
@@ -54,9 +55,8 @@ def as_text(tickets: pd.DataFrame) -> pd.DataFrame:
     text = tickets.copy()
     seconds = {c: tickets[c].dt.floor("s") for c in ("taken_at", "called_at", "started_at")}
     # a service shorter than a second is logged as one second
-    seconds["finished_at"] = np.maximum(
-        tickets["finished_at"].dt.floor("s"), seconds["started_at"] + pd.Timedelta(seconds=1)
-    ).where(tickets["finished_at"].notna())
+    finished, started = tickets["finished_at"].dt.floor("s"), seconds["started_at"]
+    seconds["finished_at"] = finished.mask(finished <= started, started + pd.Timedelta(seconds=1))
     for column, values in seconds.items():
         text[column] = values.dt.strftime(_TIME_FORMAT).astype(object)
     text["booked"] = np.where(tickets["booked"], "true", "false")

@@ -41,7 +41,11 @@ TICKET_COLUMNS: dict[str, tuple[bool, str]] = {
     "taken_at": (True, "when the ticket was taken (取号时间)"),
     "called_at": (True, "when it was called (叫号时间); empty if never called"),
     "started_at": (False, "when service began (开始办理时间); absent: when it was called"),
-    "finished_at": (True, "when service ended (办结时间); empty if not served"),
+    "finished_at": (
+        True,
+        "when service ended (办结时间); for an abandoned ticket, when the visitor gave up "
+        "(if the system logs it); empty otherwise",
+    ),
     "window": (True, "the window that called it (窗口)"),
     "matter": (True, "the business or matter (业务类型, 事项)"),
     "department": (False, "the department of the matter (部门)"),
@@ -277,7 +281,7 @@ def check_tickets(
             "taken_at": taken,
             "called_at": called,
             "started_at": started,
-            "finished_at": finished.where(served),
+            "finished_at": finished.where(served | status.eq("abandoned").fillna(False)),
             "window": window,
             "matter": matter,
             "department": text("department"),

@@ -170,3 +170,18 @@ def test_the_model_admits_exactly_the_drawn_arrivals_at_their_times():
     np.testing.assert_allclose(first, drawn)
     hours = np.histogram(first, bins=np.arange(480, 1021, 60))[0]
     assert hours[4:6].sum() == 0  # 12:00-14:00: nobody comes during lunch (weight 0)
+
+
+def test_day_cv_spreads_daily_counts_beyond_poisson_by_its_gamma_level():
+    # Var = m + m^2 cv^2 for a Poisson count on a gamma level of mean 1 and that cv
+    raw = mmc_dict(servers=5, arrival_rate_per_min=0.3, mean_service_min=1.0, days=400)
+    scenario = build(raw, **{"demand.day_cv": 0.2})
+    streams = Streams(3, 0)
+    totals = np.array([len(draw_day(scenario, streams, d).arrival_at) for d in range(400)])
+    m = scenario.demand.visitors_per_day
+    n = len(totals)
+    variance = totals.var(ddof=1)
+    low = (n - 1) * variance / stats.chi2.ppf(0.9995, n - 1)
+    high = (n - 1) * variance / stats.chi2.ppf(0.0005, n - 1)
+    assert low <= m + m**2 * 0.04 <= high and low > 2 * m  # and far from Poisson (m)
+    assert abs(totals.mean() - m) < 4 * np.sqrt((m + m**2 * 0.04) / n)

@@ -1,0 +1,363 @@
+"""Demand from a ticket log: opening hours, lunch, working days, visitors per day by
+weekday and after holidays, how much days vary beyond Poisson, and the arrival profile.
+
+A visitor is one visitor key on one date (all their tickets that day) where the log
+links tickets; otherwise every ticket is a visitor of its own. A visitor arrives when
+they take their first ticket of the day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.calendar import WEEKDAYS, format_time
+
+__all__ = [
+    "Hours",
+    "Param",
+    "Visitors",
+    "fit_calendar",
+    "fit_daily_demand",
+    "fit_profile",
+    "minute_of_day",
+    "visitors_of",
+]
+
+SEGMENT_CHOICES_MIN = (15, 30, 60)  # arrival profile segment lengths tried
+_BOOT = 400
+
+
+@dataclass(frozen=True)
+class Param:
+    """One fitted parameter: value, 95% CI, the tickets (or days) behind it, a note."""
+
+    name: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    unit: str = ""
+    note: str = ""
+
+
+def minute_of_day(times: pd.Series) -> np.ndarray:
+    return (times - times.dt.normalize()).dt.total_seconds().to_numpy() / 60
+
+
+def _floor(minute: float, step: int = 30) -> int:
+    return int(math.floor(minute / step) * step)
+
+
+def _ceil(minute: float, step: int = 30) -> int:
+    return int(math.ceil(minute / step) * step)
+
+
+@dataclass(frozen=True)
+class Hours:
+    opens_at: int
+    cutoff_at: int
+    closes_at: int
+    lunch: tuple[int, int] | None
+    lunch_serves_holders: bool
+    dates: tuple[dt.date, ...]
+    weekend: tuple[str, ...]
+    holidays: tuple[dt.date, ...]
+
+
+def fit_calendar(tickets: pd.DataFrame, arrival_min: np.ndarray) -> Hours:
+    """Opening, ticket cut-off, closing (to the half hour), lunch and the working days
+    the log covers. Hours come from visitors' arrivals (their first tickets: a later
+    ticket of a visitor is taken whenever the previous service ends), robust to a stray
+    ticket: the 0.05% and 99.95% quantiles."""
+    taken = arrival_min
+    opens_at = _floor(np.quantile(taken, 0.0005))
+    cutoff_at = max(_ceil(np.quantile(taken, 0.9995)), opens_at + 30)
+    called = tickets["called_at"].dropna()
+    day_last_call = minute_of_day(called).astype(float)
+    last_call = pd.Series(day_last_call).groupby(called.dt.normalize().to_numpy()).max()
+    closes_at = max(cutoff_at, _ceil(float(last_call.median())) if len(last_call) else cutoff_at)
+    lunch = _lunch(taken, opens_at, cutoff_at)
+    serves_holders = False
+    if lunch is not None:
+        calls = minute_of_day(called)
+        during = ((calls >= lunch[0] + 1) & (calls < lunch[1])).sum()
+        serves_holders = bool(during > 0.002 * len(calls))
+    dates = tuple(sorted(set(tickets["taken_at"].dt.date)))
+    seen = {WEEKDAYS[d.weekday()] for d in dates}
+    weekend = tuple(w for w in WEEKDAYS if w not in seen)
+    every = pd.date_range(dates[0], dates[-1]).date
+    holidays = tuple(d for d in every if WEEKDAYS[d.weekday()] in seen and d not in set(dates))
+    return Hours(opens_at, cutoff_at, closes_at, lunch, serves_holders, dates, weekend, holidays)
+
+
+def _lunch(taken: np.ndarray, opens_at: int, cutoff_at: int) -> tuple[int, int] | None:
+    """The longest stretch (at least 30 min, 10-min bins, between 10:30 and 15:30) in
+    which almost nobody takes a ticket: under 2% of an average bin."""
+    edges = np.arange(opens_at, cutoff_at + 10, 10)
+    counts, _ = np.histogram(taken, edges)
+    quiet = counts < 0.02 * counts.mean()
+    best, start = None, None
+    for i, q in enumerate([*quiet, False]):
+        if q and start is None:
+            start = i
+        elif not q and start is not None:
+            a, b = int(edges[start]), int(edges[i])
+            if (
+                b - a >= 30
+                and a >= 630
+                and b <= 930
+                and (best is None or b - a > best[1] - best[0])
+            ):
+                best = (a, b)
+            start = None
+    return best
+
+
+@dataclass(frozen=True)
+class Visitors:
+    """One row per visitor (date, arrival_min, n_matters, booked) and how many visitors
+    brought each matter."""
+
+    frame: pd.DataFrame
+    matter_counts: pd.Series  # matter -> visitors who brought it
+    linked: bool  # the log links a visitor's tickets (a visitor key)
+
+
+def visitors_of(tickets: pd.DataFrame) -> Visitors:
+    """Group tickets into visitors (visitor key and date), with the matters brought."""
+    date = tickets["taken_at"].dt.normalize()
+    linked = bool(tickets["visitor"].notna().mean() > 0.5)
+    ids = tickets["ticket_id"].astype(str)
+    key = tickets["visitor"].fillna("#" + ids) if linked else ids
+    frame = pd.DataFrame(
+        {
+            "date": date.to_numpy(),
+            "key": key.to_numpy(),
+            "taken": tickets["taken_at"].to_numpy(),
+            "booked": tickets["booked"].to_numpy(),
+        }
+    )
+    grouped = frame.groupby(["date", "key"], sort=False)
+    visitors = grouped.agg(taken=("taken", "min"), booked=("booked", "any"))
+    matters = frame[["date", "key"]].assign(matter=tickets["matter"].str.split("+").to_numpy())
+    matters = matters.explode("matter").drop_duplicates()
+    visitors["n_matters"] = matters.groupby(["date", "key"], sort=False).size()
+    visitors = visitors.reset_index()
+    visitors["arrival_min"] = minute_of_day(visitors["taken"])
+    counts = matters["matter"].value_counts()
+    return Visitors(visitors[["date", "arrival_min", "n_matters", "booked"]], counts, linked)
+
+
+def fit_daily_demand(
+    visitors: pd.DataFrame, hours: Hours, seed: int = 0
+) -> tuple[dict, list[Param], pd.DataFrame]:
+    """visitors_per_day, weekday_factors, after_holiday_factor and day_cv, with their
+    parameters, and the observed count per date (for the report)."""
+    dates = pd.DatetimeIndex([pd.Timestamp(d) for d in hours.dates])
+    counts = visitors.groupby("date").size().reindex(dates, fill_value=0)
+    weekday = np.array([WEEKDAYS[d.weekday()] for d in dates])
+    after = _after_holiday(hours)
+    rng = np.random.default_rng(seed)
+    n_days = len(counts)
+    params: list[Param] = []
+    mean = float(counts.mean())
+    boot = rng.choice(counts.to_numpy(), (_BOOT, n_days)).mean(axis=1)
+    params.append(
+        Param(
+            "demand.visitors_per_day",
+            mean,
+            *np.quantile(boot, [0.025, 0.975]),
+            n_days,
+            "visitors",
+            "days",
+        )
+    )
+    factors: dict[str, float] = {}
+    usual = ~after
+    for day in [w for w in WEEKDAYS if w in set(weekday)]:
+        of_day = counts.to_numpy()[(weekday == day) & usual]
+        if len(of_day) == 0:
+            continue
+        factor = of_day.mean() / mean
+        boot = rng.choice(of_day, (_BOOT, len(of_day))).mean(axis=1) / mean
+        note = "days" if len(of_day) >= 4 else "days; under 4 such days: factor 1 kept"
+        params.append(
+            Param(
+                f"demand.weekday_factors.{day}",
+                factor,
+                *np.quantile(boot, [0.025, 0.975]),
+                len(of_day),
+                "",
+                note,
+            )
+        )
+        if len(of_day) >= 4:
+            factors[day] = round(float(factor), 4)
+    groups = [counts.to_numpy()[(weekday == w) & usual] for w in set(weekday)]
+    groups = [g for g in groups if len(g) >= 2]
+    differ = len(groups) > 1 and stats.f_oneway(*groups).pvalue < 0.05
+    if not differ:
+        factors = {}
+        params = [
+            p
+            if not p.name.startswith("demand.weekday_factors")
+            else Param(
+                **{
+                    **p.__dict__,
+                    "note": p.note + "; weekdays do not differ (ANOVA p >= 0.05): factor 1 kept",
+                }
+            )
+            for p in params
+        ]
+    expected = mean * np.array([factors.get(w, 1.0) for w in weekday])
+    demand: dict = {"visitors_per_day": round(mean, 2)}
+    if factors and any(abs(f - 1) > 1e-3 for f in factors.values()):
+        demand["weekday_factors"] = factors
+    if after.any():
+        ratio = counts.to_numpy()[after] / expected[after]
+        boot = rng.choice(ratio, (_BOOT, len(ratio))).mean(axis=1)
+        keep = len(ratio) >= 3
+        params.append(
+            Param(
+                "demand.after_holiday_factor",
+                float(ratio.mean()),
+                *np.quantile(boot, [0.025, 0.975]),
+                len(ratio),
+                "",
+                "days after a holiday" + ("" if keep else "; under 3: factor 1 kept"),
+            )
+        )
+        if keep:
+            demand["after_holiday_factor"] = round(float(ratio.mean()), 4)
+            expected[after] *= ratio.mean()
+    # beyond Poisson: Var = m + m^2 cv^2 for a gamma level of cv on a Poisson count
+    residual = counts.to_numpy()[usual] - expected[usual]
+    excess = (residual**2 - expected[usual]).sum() / (expected[usual] ** 2).sum()
+    boot = []
+    for _ in range(_BOOT):
+        i = rng.integers(0, len(residual), len(residual))
+        boot.append((residual[i] ** 2 - expected[usual][i]).sum() / (expected[usual][i] ** 2).sum())
+    cv = math.sqrt(max(excess, 0.0))
+    low, high = (math.sqrt(max(q, 0.0)) for q in np.quantile(boot, [0.025, 0.975]))
+    dispersion = float((residual**2).sum() / expected[usual].sum())
+    params.append(
+        Param(
+            "demand.day_cv",
+            cv,
+            low,
+            high,
+            int(usual.sum()),
+            "",
+            f"days; variance {dispersion:.2f}x Poisson's",
+        )
+    )
+    if n_days >= 10 and low > 0:
+        demand["day_cv"] = round(cv, 4)
+    observed = pd.DataFrame(
+        {
+            "date": dates.date,
+            "weekday": weekday,
+            "visitors": counts.to_numpy(),
+            "expected": expected,
+            "after_holiday": after,
+        }
+    )
+    return demand, params, observed
+
+
+def _after_holiday(hours: Hours) -> np.ndarray:
+    """Dates whose previous working day falls before a holiday of the log."""
+    holidays = set(hours.holidays)
+    out = []
+    for i, d in enumerate(hours.dates):
+        before = hours.dates[i - 1] if i else d
+        out.append(any(before + dt.timedelta(k) in holidays for k in range((d - before).days)))
+    return np.array(out, dtype=bool)
+
+
+def fit_profile(
+    arrival_min: np.ndarray, hours: Hours, weekday: np.ndarray | None = None
+) -> tuple[dict[str, float], int, list[Param], dict[str, dict[str, float]]]:
+    """The arrival profile: segment length chosen by AIC among SEGMENT_CHOICES_MIN (a
+    piecewise-constant density, one weight per segment), lunch one empty segment.
+    Returns (profile, segment length, parameters, weekday profiles where weekdays differ)."""
+    best = None
+    for length in SEGMENT_CHOICES_MIN:
+        edges = _edges(hours, length)
+        counts, _ = np.histogram(arrival_min, edges)
+        widths = np.diff(edges)
+        n = counts.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = np.nansum(np.where(counts > 0, counts * np.log(counts / (n * widths)), 0.0))
+        k = int((counts > 0).sum()) - 1
+        aic = 2 * k - 2 * ll
+        if best is None or aic < best[0]:
+            best = (aic, length, edges, counts)
+    _, length, edges, counts = best
+    profile = _as_profile(edges, counts)
+    n = int(counts.sum())
+    params = []
+    for start, count in zip(edges[:-1], counts, strict=False):
+        share = count / n
+        half = 1.96 * math.sqrt(share * (1 - share) / n)
+        params.append(
+            Param(
+                f"demand.arrival_profile.{format_time(start)}",
+                share,
+                max(share - half, 0),
+                min(share + half, 1),
+                int(count),
+                "share of arrivals",
+                f"segments of {length} min chosen by AIC",
+            )
+        )
+    by_weekday: dict[str, dict[str, float]] = {}
+    if weekday is not None and len(set(weekday)) > 1:
+        table = np.array(
+            [np.histogram(arrival_min[weekday == w], edges)[0] for w in sorted(set(weekday))]
+        )
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] > 1 and table.sum(axis=1).min() >= 200:
+            p = stats.chi2_contingency(table)[1]
+            if p < 0.001:
+                for w in sorted(set(weekday)):
+                    c, _ = np.histogram(arrival_min[weekday == w], edges)
+                    by_weekday[w] = _as_profile(edges, c)
+    return profile, length, params, by_weekday
+
+
+def _edges(hours: Hours, length: int) -> np.ndarray:
+    """Segment edges from opening to the cut-off, lunch one segment of its own."""
+
+    def run(a: int, b: int) -> list[int]:
+        return list(range(a, b, length))
+
+    if hours.lunch is None:
+        return np.array([*run(hours.opens_at, hours.cutoff_at), hours.cutoff_at], dtype=float)
+    a, b = hours.lunch
+    if b >= hours.cutoff_at:
+        return np.array([*run(hours.opens_at, a), a, hours.cutoff_at], dtype=float)
+    return np.array(
+        [*run(hours.opens_at, a), *run(a, b)[:1], *run(b, hours.cutoff_at), hours.cutoff_at],
+        dtype=float,
+    )
+
+
+def _as_profile(edges: np.ndarray, counts: np.ndarray) -> dict[str, float]:
+    """Segment start -> share of arrivals (4 decimals), merging equal neighbours' zeros."""
+    total = counts.sum()
+    profile: dict[str, float] = {}
+    previous = None
+    for start, count in zip(edges[:-1], counts, strict=False):
+        weight = round(float(count / total), 4) if total else 0.0
+        if weight == 0 and previous == 0:
+            continue
+        profile[format_time(start)] = weight
+        previous = weight
+    return profile

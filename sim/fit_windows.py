@@ -1,0 +1,236 @@
+"""Windows from a ticket log: which pools there are, how fast each works, and how many
+windows are open by time of day.
+
+Pools are discovered from what each window served: windows serving the same
+departments (Jaccard similarity of their department sets at least 0.7) form one pool;
+a pool serving every department is comprehensive. A window is open on a day from its
+first call to its last finish, less any gap of 45 minutes or more (lunch, a break):
+a log shows windows at work, not windows staffed and idle, so open windows of a quiet
+pool are underestimated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import format_time
+from sim.fit_demand import Hours, Param, minute_of_day
+
+__all__ = ["FittedPool", "discover_pools", "open_windows", "speed_factors"]
+
+_SIMILAR = 0.7  # Jaccard similarity of department sets that puts windows in one pool
+_GAP_MIN = 45  # a window idle this long is closed meanwhile
+_BIN_MIN = 30  # schedule resolution
+
+
+@dataclass(frozen=True)
+class FittedPool:
+    name: str
+    windows: tuple[str, ...]
+    departments: tuple[str, ...]
+    serves_all: bool
+
+
+def discover_pools(served: pd.DataFrame) -> list[FittedPool]:
+    """Pools from served tickets (window, department): windows grouped by the
+    departments they served (a department counts for a window from 0.5% of its tickets)."""
+    signature: dict[str, frozenset[str]] = {}
+    for window, departments in served.groupby("window")["department"]:
+        counts = departments.str.split("+").explode().value_counts()
+        keep = counts[counts >= max(1, 0.005 * len(departments))]
+        signature[str(window)] = frozenset(keep.index)
+    everything = frozenset().union(*signature.values())
+    groups: list[tuple[set[str], list[str]]] = []
+    for window in sorted(signature, key=lambda w: (-len(signature[w]), w)):
+        sig = signature[window]
+        for union, members in groups:
+            if len(sig & union) / len(sig | union) >= _SIMILAR:
+                union |= sig
+                members.append(window)
+                break
+        else:
+            groups.append((set(sig), [window]))
+    pools, names = [], set()
+    for union, members in groups:
+        serves_all = union == everything
+        if serves_all and len(union) > 1:
+            name = "comprehensive"
+        elif len(union) == 1:
+            name = next(iter(union))
+        else:
+            name = "+".join(sorted(union)[:3]) + ("+..." if len(union) > 3 else "")
+        while name in names:
+            name += "'"
+        names.add(name)
+        pools.append(FittedPool(name, tuple(sorted(members)), tuple(sorted(union)), serves_all))
+    return pools
+
+
+def speed_factors(
+    served: pd.DataFrame, pool_of_window: dict[str, str]
+) -> tuple[dict[str, float], list[Param], list[str]]:
+    """Pool speeds relative to the fastest pool (speed 1, the specialists), windows'
+    speeds relative to their pool; see _speeds_against."""
+    busiest = served["window"].map(pool_of_window).value_counts().index[0]
+    factors, params, unidentified = _speeds_against(served, pool_of_window, busiest)
+    fastest = max(factors, key=factors.get)
+    if factors[fastest] > 1:
+        factors, params, unidentified = _speeds_against(served, pool_of_window, fastest)
+    return factors, params, unidentified
+
+
+def _speeds_against(
+    served: pd.DataFrame, pool_of_window: dict[str, str], reference: str
+) -> tuple[dict[str, float], list[Param], list[str]]:
+    """Each pool's speed relative to the reference pool,
+    from the matters both serve (mean service of the same matter, weighted by tickets);
+    each window's speed relative to its pool likewise (reported, not modelled: the
+    model's windows in a pool are identical). A pool sharing no matter with the
+    reference keeps speed 1 (its speed and its matters' times cannot be told apart) and
+    is listed third."""
+    single = served[~served["matter"].str.contains("+", regex=False)].assign(
+        pool=lambda f: f["window"].map(pool_of_window)
+    )
+    means = single.groupby(["pool", "matter"])["service_min"].agg(["mean", "size"])
+    factors: dict[str, float] = {reference: 1.0}
+    params: list[Param] = []
+    unidentified: list[str] = []
+    ref = means.loc[reference]
+    for pool in single["pool"].unique():
+        if pool == reference:
+            continue
+        mine = means.loc[pool]
+        shared = mine.index.intersection(ref.index)
+        if not len(shared):
+            factors[pool] = 1.0
+            unidentified.append(pool)
+            continue
+        weight = mine.loc[shared, "size"]
+        factor = float(
+            (weight * ref.loc[shared, "mean"]).sum() / (weight * mine.loc[shared, "mean"]).sum()
+        )
+        low, high = _ratio_ci(single, pool, reference, shared)
+        factors[pool] = factor
+        params.append(
+            Param(
+                f"windows.{pool}.speed_factor",
+                factor,
+                low,
+                high,
+                int(weight.sum()),
+                "",
+                f"relative to {reference}, on {len(shared)} shared matters",
+            )
+        )
+    # windows within their pool
+    expected = single.groupby(["pool", "matter"])["service_min"].transform("mean")
+    ratio = single.assign(expected=expected).groupby("window")[["expected", "service_min"]].sum()
+    counts = single.groupby("window").size()
+    alone = {p for p, n in pd.Series(pool_of_window).value_counts().items() if n == 1}
+    for window, row in ratio.iterrows():
+        if pool_of_window[str(window)] in alone:
+            continue
+        n = int(counts[window])
+        factor = row["expected"] / row["service_min"]
+        cv = single.loc[single["window"] == window, "service_min"].std() / max(
+            single.loc[single["window"] == window, "service_min"].mean(), 1e-9
+        )
+        half = 1.96 * cv / math.sqrt(max(n, 1)) * factor
+        params.append(
+            Param(
+                f"window {window}",
+                factor,
+                factor - half,
+                factor + half,
+                n,
+                "",
+                f"speed relative to pool {pool_of_window[str(window)]} (not modelled)",
+            )
+        )
+    return factors, params, unidentified
+
+
+def _ratio_ci(single: pd.DataFrame, pool: str, reference: str, shared) -> tuple[float, float]:
+    """Bootstrap CI (200 resamples of tickets) of the speed ratio of two pools."""
+    rng = np.random.default_rng(0)
+    ratios = []
+    part = single[single["matter"].isin(shared) & single["pool"].isin([pool, reference])]
+    values = part["service_min"].to_numpy()
+    key = (part["pool"] + "\x00" + part["matter"]).to_numpy()
+    for _ in range(200):
+        i = rng.integers(0, len(part), len(part))
+        sample = (
+            pd.DataFrame({"key": key[i], "v": values[i]}).groupby("key")["v"].agg(["mean", "size"])
+        )
+        mine = sample[sample.index.str.startswith(pool + "\x00")]
+        ref = sample[sample.index.str.startswith(reference + "\x00")]
+        mine.index = mine.index.str.split("\x00").str[1]
+        ref.index = ref.index.str.split("\x00").str[1]
+        both = mine.index.intersection(ref.index)
+        w = mine.loc[both, "size"]
+        ratios.append((w * ref.loc[both, "mean"]).sum() / (w * mine.loc[both, "mean"]).sum())
+    return tuple(float(q) for q in np.quantile(ratios, [0.025, 0.975]))  # type: ignore[return-value]
+
+
+def open_windows(served: pd.DataFrame, windows: tuple[str, ...], hours: Hours) -> pd.DataFrame:
+    """Windows of a pool open in each half hour of each day (rows: date, columns: bin
+    start in minutes): a window is open from its first call to its last finish of the
+    day, less gaps of _GAP_MIN or more."""
+    mine = served[served["window"].isin(windows)]
+    edges = np.arange(hours.opens_at, hours.closes_at + _BIN_MIN, _BIN_MIN)
+    edges = edges[edges <= hours.closes_at]
+    dates = [pd.Timestamp(d) for d in hours.dates]
+    table = pd.DataFrame(0.0, index=pd.DatetimeIndex(dates), columns=edges[:-1])
+    start = minute_of_day(mine["called_at"])
+    end = (
+        minute_of_day(mine["finished_at"])
+        + 1440
+        * (mine["finished_at"].dt.normalize() - mine["called_at"].dt.normalize()).dt.days.to_numpy()
+    )
+    frame = pd.DataFrame(
+        {
+            "date": mine["called_at"].dt.normalize().to_numpy(),
+            "window": mine["window"].to_numpy(),
+            "start": start,
+            "end": end,
+        }
+    )
+    frame = frame.sort_values(["date", "window", "start"])
+    for (date, _window), day in frame.groupby(["date", "window"], sort=False):
+        s, e = day["start"].to_numpy(), np.maximum.accumulate(day["end"].to_numpy())
+        breaks = np.flatnonzero(s[1:] - e[:-1] >= _GAP_MIN)
+        spans_start = np.concatenate([s[:1], s[breaks + 1]])
+        spans_end = np.concatenate([e[breaks], e[-1:]])
+        for a, b in zip(spans_start, spans_end, strict=True):
+            # a bin counts when the window works in it at all: a window that opens or
+            # closes within a half hour is taken to be staffed for all of it
+            overlap = np.minimum(b, edges[1:]) - np.maximum(a, edges[:-1])
+            table.loc[date] += (overlap > 0).astype(float)
+    return table
+
+
+def schedule_from(table: pd.DataFrame, count: int, hours: Hours) -> dict[str, int] | None:
+    """A pool's `schedule:` from its open windows by half hour (the mean over days,
+    rounded); lunch takes the value before it (the calendar's lunch closes windows);
+    none when every half hour has all windows open."""
+    mean = table.mean(axis=0)
+    values: dict[int, int] = {}
+    previous = None
+    for start, open_ in mean.items():
+        in_lunch = hours.lunch is not None and hours.lunch[0] <= start < hours.lunch[1]
+        value = previous if in_lunch and previous is not None else round(open_)
+        values[int(start)] = min(max(value, 1), count)
+        previous = values[int(start)]
+    if all(v == count for v in values.values()):
+        return None
+    schedule: dict[str, int] = {}
+    last = None
+    for start, value in values.items():
+        if value != last:
+            schedule[format_time(start)] = value
+            last = value
+    return schedule

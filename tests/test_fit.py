@@ -1,0 +1,183 @@
+"""`hallsim fit`: a log written from a scenario with known truth is fitted back to that
+truth, each parameter within its interval (99%: a few dozen parameters are checked at
+once); patience is recovered under heavy censoring, where fitting only the visitors
+who gave up is far off; thin data are pooled with a warning; a log that cannot be
+fitted is one clear error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import load_scenario, simulate_all, with_settings
+from sim.calendar import parse_time
+from sim.errors import TicketLogError
+from sim.fit import fit_tickets
+from sim.fit_dists import fit_duration, frozen
+from sim.ticketgen import tickets_from_log, write_tickets
+from sim.ticketlog import read_tickets
+from tests.helpers import ROOT
+
+TRUTH = ROOT / "scenarios/examples/logged-hall.yaml"
+_WIDEN = 2.576 / 1.96  # the 95% intervals of the fit, widened to 99%
+
+
+def _log(scenario, seed: int = 1) -> pd.DataFrame:
+    return tickets_from_log(simulate_all(scenario, seed, 0).log)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return load_scenario(TRUTH)
+
+
+@pytest.fixture(scope="module")
+def fitted(truth, tmp_path_factory):
+    path = write_tickets(_log(truth), tmp_path_factory.mktemp("fit") / "叫号.csv", headers="zh")
+    return fit_tickets(read_tickets(path), name="refit")
+
+
+def _param(fitted, name: str) -> pd.Series:
+    table = fitted.parameters.set_index("parameter")
+    return table.loc[name]
+
+
+def _inside(fitted, name: str, value: float) -> None:
+    p = _param(fitted, name)
+    centre, low, high = p["value"], p["ci_low"], p["ci_high"]
+    if name.endswith((".mean", "speed_factor", "visitors_per_day")) and low > 0:  # log scale
+        half = math.log(high / low) / 2 * _WIDEN
+        low, high = math.exp(math.log(centre) - half), math.exp(math.log(centre) + half)
+    else:
+        low, high = centre - (centre - low) * _WIDEN, centre + (high - centre) * _WIDEN
+    assert low <= value <= high, f"{name}: truth {value:g} outside [{low:.4g}, {high:.4g}]"
+
+
+def test_the_fitted_scenario_runs_and_names_its_log(fitted):
+    scenario = fitted.scenario
+    assert "SHA-256" in scenario.sources[0] and "叫号.csv" in scenario.sources[0]
+    assert any("Target wait" in a for a in scenario.assumptions)
+    assert len(simulate_all(with_settings(scenario, {"calendar.days": 1}), 1, 0).log) > 0
+
+
+def test_hours_days_and_demand_are_recovered(truth, fitted):
+    cal = fitted.scenario.calendar
+    assert (cal.opens_at, cal.cutoff_at) == (truth.calendar.opens_at, truth.calendar.cutoff_at)
+    assert (cal.lunch.starts_at, cal.lunch.ends_at) == (720, 810)
+    assert cal.start_date == truth.calendar.start_date and set(cal.weekend) == {"sat", "sun"}
+    factors = truth.demand.weekday_factors
+    mean_factor = np.mean([factors.get(d, 1.0) for d in ("mon", "tue", "wed", "thu", "fri")])
+    _inside(fitted, "demand.visitors_per_day", truth.demand.visitors_per_day * mean_factor)
+    for day in ("mon", "fri"):
+        _inside(fitted, f"demand.weekday_factors.{day}", factors[day] / mean_factor)
+    assert _param(fitted, "demand.day_cv")["ci_low"] == 0  # Poisson days: no excess found
+    # arrivals by truth segment: the fitted shares summed over it
+    profile = fitted.scenario.demand.arrival_profile
+    starts = [parse_time(k) for k in truth.demand.arrival_profile]
+    weights = np.array(list(truth.demand.arrival_profile.values()), dtype=float)
+    truth_share = weights / weights.sum()  # a profile's weights are per segment
+    n = _param(fitted, "demand.visitors_per_day")["n"] * fitted.scenario.demand.visitors_per_day
+    for (a, b), share in zip(
+        zip(starts, [*starts[1:], 1e9], strict=True), truth_share, strict=True
+    ):
+        got = sum(w for k, w in profile.items() if a <= parse_time(k) < b)
+        assert abs(got - share) <= 3.3 * math.sqrt(share * (1 - share) / n) + 1e-4, (a, got, share)
+
+
+def test_matter_mix_and_matters_per_visitor_are_recovered(truth, fitted):
+    for name, matter in truth.matters.items():
+        _inside(fitted, f"matters.{name}.share", matter.share)
+    pmf = fitted.scenario.demand.matters_per_visitor
+    assert abs(pmf[2] - truth.demand.matters_per_visitor[2]) < 0.03
+
+
+def test_service_times_and_speed_factors_are_recovered(truth, fitted):
+    comprehensive = fitted.scenario.windows["comprehensive"]
+    assert comprehensive.serves == "all"
+    _inside(fitted, "windows.comprehensive.speed_factor", 0.8)
+    assert fitted.scenario.windows["tax"].speed_factor == 1.0
+    for name, matter in truth.matters.items():
+        _inside(fitted, f"matters.{name}.service_min.mean", matter.service_min.mean)
+    # the cv of the families that have one (exponential: 1)
+    _inside(fitted, "matters.business_license.service_min.cv", 0.6)
+    _inside(fitted, "matters.social_insurance.service_min.cv", 0.9)
+
+
+def test_windows_open_by_half_hour_are_recovered(truth, fitted):
+    tax = fitted.scenario.windows["tax"]
+    assert tax.count == 4 and fitted.scenario.windows["comprehensive"].count == 7
+    lunch = fitted.scenario.calendar.lunch
+    truth_open = truth.windows["tax"].segments(510)
+    fitted_open = tax.segments(510)
+
+    def open_at(segments, t):
+        return [n for start, n in segments if start <= t][-1]
+
+    for t in range(510, 990, 30):
+        if lunch.starts_at <= t < lunch.ends_at:
+            continue
+        assert abs(open_at(fitted_open, t) - open_at(truth_open, t)) <= 1, t
+
+
+def test_patience_is_recovered_with_censoring(fitted):
+    _inside(fitted, "patience_min.mean", 40)
+    _inside(fitted, "patience_min.cv", 0.5)
+
+
+def test_patience_under_heavy_censoring_and_the_bias_of_fitting_only_those_who_left(truth):
+    # a patient hall: about 1 in 40 visitors gives up; the rest right-censor patience
+    patient = with_settings(truth, {"patience_min.mean": 150, "calendar.days": 40})
+    result = fit_tickets(_log(patient, seed=2))
+    data = result.patience
+    assert len(data.exact) < 0.05 * (len(data.exact) + len(data.right))
+    _inside(result, "patience_min.mean", 150)
+    naive = data.abandoners_only
+    assert naive.mean_ci[1] < 100  # only those who left: biased far low, and sure of it
+
+
+def test_censored_likelihood_against_a_closed_form():
+    # exponential with right censoring: the MLE is (sum of all times) / (number of events)
+    rng = np.random.default_rng(5)
+    patience = rng.exponential(30, 4000)
+    wait = rng.exponential(10, 4000)
+    left = patience < wait
+    fit, _ = fit_duration(patience[left], right=wait[~left], families=("exponential",))
+    closed = (patience[left].sum() + wait[~left].sum()) / left.sum()
+    assert fit.mean == pytest.approx(closed, rel=1e-4)
+    # and a lognormal truth is told from the others by AIC
+    x = frozen("lognormal", 8, 1.2).rvs(3000, random_state=rng)
+    chosen, _ = fit_duration(x)
+    assert chosen.family == "lognormal" and chosen.ks_p > 0.01
+
+
+def test_without_a_visitor_key_every_ticket_is_a_visitor_and_thin_matters_are_pooled(truth):
+    tickets = _log(with_settings(truth, {"calendar.days": 3})).assign(visitor=None)
+    rare = tickets["matter"] == "residence_permit"
+    keep = ~rare | (rare.cumsum() <= 12)  # 12 tickets of one matter: too few to fit alone
+    result = fit_tickets(tickets[keep].reset_index(drop=True))
+    assert result.scenario.demand.matters_per_visitor == {1: 1.0} or (
+        set(result.scenario.demand.matters_per_visitor) <= {1, 2}
+    )
+    assert any("visitor key" in a for a in result.scenario.assumptions)
+    assert any("residence_permit" in w and "pooled" in w for w in result.warnings)
+    note = _param(result, "matters.residence_permit.service_min.mean")["note"]
+    assert note.startswith("pooled")
+
+
+def test_a_log_that_cannot_be_fitted_is_one_clear_error(truth):
+    tickets = _log(with_settings(truth, {"calendar.days": 2}))
+    one_day = tickets[tickets["taken_at"].dt.day == tickets["taken_at"].dt.day.iloc[0]]
+    with pytest.raises(TicketLogError, match="single day"):
+        fit_tickets(one_day)
+    with pytest.raises(TicketLogError, match="no served ticket"):
+        fit_tickets(tickets.assign(status="abandoned"))
+
+
+def test_days_that_vary_beyond_poisson_are_measured(truth):
+    varied = with_settings(truth, {"demand.day_cv": 0.25, "calendar.days": 60})
+    result = fit_tickets(_log(varied, seed=4))
+    _inside(result, "demand.day_cv", 0.25)
+    assert result.scenario.demand.day_cv > 0.1
