@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import kpis
+from sim import cli_logs, kpis
 from sim.compare import compare
-from sim.errors import ResultsExistError, ScenarioError
+from sim.errors import ResultsExistError, ScenarioError, TicketLogError, UsageError
 from sim.executors import Executor, ExecutorError, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
 from sim.folders import check_destination, clean_debris
@@ -49,10 +49,6 @@ __all__ = ["main"]
 
 
 _CASE_SHOWN = kpis.case_shown()
-
-
-class UsageError(Exception):
-    """Arguments that cannot work together."""
 
 
 def _positive_int(text: str) -> int:
@@ -157,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files without running them")
     p.add_argument("scenarios", type=Path, nargs="+")
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    cli_logs.add_parsers(sub)
     return parser
 
 
@@ -427,6 +424,7 @@ COMMANDS = {
     "regress": _cmd_regress,
     "validate": _cmd_validate,
     "schema": _cmd_schema,
+    **cli_logs.COMMANDS,
 }
 
 
@@ -434,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, ResultsExistError, UsageError, ExecutorError) as exc:
+    except (ScenarioError, ResultsExistError, UsageError, ExecutorError, TicketLogError) as exc:
         print(f"hallsim: error: {exc}", file=sys.stderr)
         return 2
     except TargetUnreachable as exc:

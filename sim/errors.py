@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ResultsExistError", "ScenarioError", "TicketLogError"]
+__all__ = ["ResultsExistError", "ScenarioError", "TicketLogError", "UsageError"]
 
 
 class ScenarioError(Exception):
@@ -27,3 +27,7 @@ class TicketLogError(Exception):
         self.file, self.column, self.message = str(file), column, message
         where = f"{self.file}: {column}" if column else self.file
         super().__init__(f"{where}: {message}")
+
+
+class UsageError(Exception):
+    """Command-line arguments that cannot work together."""

@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import plots
+from sim import fit_plots, plots
 from sim.compare import Comparison
 from sim.experiment import RunResult
+from sim.fit import FitResult, fit_yaml
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
@@ -31,6 +32,7 @@ __all__ = [
     "Table",
     "Text",
     "comparison_output",
+    "fit_output",
     "run_output",
     "sizing_output",
     "sweep_output",
@@ -80,6 +82,7 @@ class Output:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # CSV files
     logs: dict[str, pd.DataFrame] = field(default_factory=dict)  # Parquet files
     scenarios: dict[str, Scenario] = field(default_factory=dict)  # YAML files
+    texts: dict[str, str] = field(default_factory=dict)  # text files written as they are
     page: list[Section] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
 
@@ -388,3 +391,71 @@ def team_sizing_output(result: TeamSizing) -> Output:
         "replications": result.at_size.replications,
     }
     return out
+
+
+# -- a fit -------------------------------------------------------------------------------
+def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
+    """A fit's folder: the fitted scenario, every parameter with its CI and count, the
+    log's faulty rows, and figures of observed against fitted."""
+    scenario = result.scenario
+    out = Output(f"hallsim fit: {scenario.name}", "fit")
+    table = result.parameters
+    out.tables = {"parameters.csv": table, "days.csv": result.daily}
+    if faults is not None:
+        out.tables["faults.csv"] = faults
+    out.texts = {"scenario.yaml": fit_yaml(result)}
+    page = out.page
+    page.append(Text(scenario.sources[0]))
+    if faults is not None and len(faults):
+        counts = faults["kind"].value_counts()
+        page.append(Items("Faulty rows left out (faults.csv lists each)",
+                          tuple(f"{kind}: {n}" for kind, n in counts.items())))  # fmt: skip
+    if result.warnings:
+        page.append(Items("Warnings", result.warnings))
+    page += [
+        Heading("Demand"),
+        Chart("arrivals_by_time.png", lambda: fit_plots.arrivals_by_time(result),
+              "Arrivals per half hour: observed mean of days (95% CI) and the fitted profile"),
+        Chart("days_by_weekday.png", lambda: fit_plots.daily_by_weekday(result),
+              "Visitors a day by weekday: observed days and the fitted expectation"),
+        Heading("Windows"),
+    ]  # fmt: skip
+    for i, pool in enumerate(scenario.windows, 1):
+        caption = f"{pool}: windows seen at work by half hour, and the fitted schedule"
+        draw = lambda p=pool: fit_plots.open_windows(result, p)  # noqa: E731
+        page.append(Chart(f"windows_{i:02d}.png", draw, caption))
+    if result.patience is not None:
+        page += [
+            Heading("Patience"),
+            Chart("patience.png", lambda: fit_plots.patience(result),
+                  "Patience: observed survival against the censored fit (and the biased "
+                  "fit to those who left only)"),
+        ]  # fmt: skip
+    page.append(Heading("Service times by matter (busiest first)"))
+    for i, (matter, (values, fit, _)) in enumerate(result.services.items(), 1):
+        pooled = matter not in _own_fits(table)
+        page.append(Chart(f"service_{i:02d}.png",
+                          lambda m=matter, v=values, f=fit, p=pooled: fit_plots.service(m, v, f, p),
+                          f"{matter}: service times, fitted density and QQ plot"))  # fmt: skip
+    shown = table.assign(
+        **{"95% CI": [
+            "" if pd.isna(lo) else f"[{lo:.4g}, {hi:.4g}]"
+            for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+        ]}
+    )[["parameter", "value", "95% CI", "n", "unit", "note"]]  # fmt: skip
+    page += [Heading("Every parameter (parameters.csv)"), Table(shown)]
+    page += _scenario_sections(scenario)
+    out.manifest = {
+        "scenario": scenario.name,
+        "scenario_sha256": scenario_hash(scenario),
+        "log": result.source.get("file"),
+        "log_sha256": result.source.get("sha256"),
+    }
+    return out
+
+
+def _own_fits(parameters: pd.DataFrame) -> set[str]:
+    """Matters whose service time was fitted on their own tickets (not pooled)."""
+    rows = parameters[parameters["parameter"].str.endswith(".service_min.mean")]
+    own = rows[~rows["note"].str.startswith("pooled")]
+    return {p.removeprefix("matters.").removesuffix(".service_min.mean") for p in own["parameter"]}

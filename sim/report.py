@@ -130,6 +130,8 @@ def write(output: Output, out: Path, force: bool = False, wall_time_s: float = 0
             frame.to_parquet(folder / name, index=False)
         for name, scenario in output.scenarios.items():
             (folder / name).write_text(scenario_yaml(scenario), encoding="utf-8")
+        for name, text in output.texts.items():
+            (folder / name).write_text(text, encoding="utf-8")
         page = _Page(output.title)
         with plots.figure_fonts():
             for section in output.page:

@@ -1,0 +1,191 @@
+"""`hallsim fit` (and the other commands on a hall's own ticket log): thin wrappers over
+sim.ticketlog and sim.fit. Bad input (a file that cannot be read, a mapping naming no
+column, a log that cannot be fitted, a destination holding something) is one line and
+exit status 2 (sim.cli), with nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from sim.calendar import parse_time
+from sim.errors import ResultsExistError, UsageError
+from sim.fit import fit_tickets, fit_yaml
+from sim.folders import check_destination, clean_debris
+from sim.outputs import fit_output
+from sim.report import write
+from sim.ticketlog import PRESETS, TICKET_COLUMNS, TicketLog, read_tickets
+
+__all__ = ["COMMANDS", "add_parsers"]
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of minutes, got {text!r}") from None
+    if not 0 < value <= 24 * 60:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 1440 minutes")
+    return value
+
+
+def _hours(text: str) -> tuple[int, int]:
+    try:
+        opens, closes = (parse_time(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be HH:MM-HH:MM, got {text!r}") from None
+    if opens >= closes:
+        raise argparse.ArgumentTypeError(f"{text}: opening must come before closing")
+    return opens, closes
+
+
+def _log_options(parser: argparse.ArgumentParser) -> None:
+    """How to read a ticket log (sim.ticketlog)."""
+    parser.add_argument("log", type=Path, help="ticket log: .csv (UTF-8 or GBK), .xlsx, .parquet")
+    parser.add_argument(
+        "--map",
+        dest="columns",
+        action="append",
+        default=[],
+        metavar="OURS=THEIRS",
+        help=f"a column of the log for one of ours ({', '.join(TICKET_COLUMNS)}); repeatable",
+    )
+    parser.add_argument("--mapping", type=Path, help="YAML file {our column: their column}")
+    parser.add_argument("--preset", choices=list(PRESETS), help="a known log layout")
+    parser.add_argument("--encoding", help="of a CSV log (default: UTF-8, then GBK)")
+    parser.add_argument(
+        "--hours",
+        type=_hours,
+        metavar="HH:MM-HH:MM",
+        help="opening hours: tickets taken outside them are faulty rows",
+    )
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("fit", help="fit a runnable scenario to a hall's ticket log")
+    _log_options(p)
+    p.add_argument("--out", type=Path, required=True, help="scenario file to write (.yaml)")
+    p.add_argument("--results", type=Path, help="fit report folder (default results/fit-NAME)")
+    p.add_argument("--name", help="scenario name (default: the --out file's name)")
+    p.add_argument(
+        "--criterion",
+        choices=["aic", "bic"],
+        default="aic",
+        help="how a service-time family is chosen",
+    )
+    p.add_argument(
+        "--target-wait",
+        type=_minutes,
+        default=20.0,
+        help="target_wait_min of the scenario (not in a log; default 20)",
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        help="working days the scenario simulates (default: the log's, at most 20)",
+    )
+    p.add_argument("--force", action="store_true", help="replace the scenario file and report")
+
+
+def _mapping(args: argparse.Namespace) -> str | dict[str, str] | None:
+    if args.preset and (args.columns or args.mapping):
+        raise UsageError("--preset or a mapping (--map, --mapping), not both")
+    mapping: dict[str, str] = {}
+    if args.mapping:
+        try:
+            loaded = yaml.safe_load(args.mapping.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"{args.mapping}: cannot read the mapping: {first}") from None
+        if not isinstance(loaded, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+        ):
+            raise UsageError(f"{args.mapping}: a mapping is lines of `our_column: their column`")
+        mapping |= loaded
+    for pair in args.columns:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise UsageError(f"--map {pair!r}: write OURS=THEIRS, e.g. taken_at=取号时间")
+        mapping[ours.strip()] = theirs.strip()
+    return mapping or args.preset
+
+
+def read_log(args: argparse.Namespace) -> TicketLog:
+    log = read_tickets(args.log, _mapping(args), args.encoding, args.hours)
+    faults = sum(log.fault_counts.values())
+    if faults:
+        kinds = ", ".join(f"{k} {n}" for k, n in log.fault_counts.items() if n)
+        print(f"hallsim: {args.log}: {faults} faulty rows left out ({kinds})", file=sys.stderr)
+    return log
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a file whole or not at all (a temporary file beside it, then renamed)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.suffix.lower() not in (".yaml", ".yml"):
+        raise UsageError(f"--out {out}: a scenario file ends in .yaml")
+    if out.is_dir() or (out.exists() and not args.force):
+        raise ResultsExistError(
+            f"{out} already exists; pass --force to replace it or choose another --out"
+        )
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: no folder {out.parent}")
+    name = args.name or out.stem
+    results = args.results or Path("results") / f"fit-{name}"
+    check_destination(results, args.force)
+    if args.days is not None and not 1 <= args.days <= 10_000:
+        raise UsageError("--days must be from 1 to 10000")
+    started = time.perf_counter()
+    log = read_log(args)
+    result = fit_tickets(
+        log,
+        name=name,
+        criterion=args.criterion,
+        target_wait_min=args.target_wait,
+        days=args.days,
+    )
+    for warning in result.warnings:
+        print(f"hallsim: warning: {warning}", file=sys.stderr)
+    for what in clean_debris(results.parent):
+        print(f"hallsim: {what}", file=sys.stderr)
+    folder = write(
+        fit_output(result, log.faults), results, args.force, time.perf_counter() - started
+    )
+    _write_text(out, fit_yaml(result))
+    scenario = result.scenario
+    hours = result.hours
+    print(
+        f"{out}: {scenario.name} fitted to {len(log.tickets)} tickets, {hours.dates[0]} to "
+        f"{hours.dates[-1]} ({len(hours.dates)} days): {scenario.demand.visitors_per_day:g} "
+        f"visitors a day, {len(scenario.matters)} matters, "
+        + ", ".join(f"{p} {w.count}" for p, w in scenario.windows.items())
+        + " windows"
+        + (
+            ""
+            if scenario.patience_min is None
+            else f", patience mean {scenario.patience_min.mean:.3g} min"
+        )
+    )
+    print(f"fit report in {folder}/ (open report.html; every parameter in parameters.csv)")
+    return 0
+
+
+COMMANDS = {"fit": _cmd_fit}

@@ -1,0 +1,252 @@
+"""Figures of a fit (sim.fit): observed against fitted, so a reader can judge the fit.
+
+Each function draws on a figure of its own (outside pyplot: nothing is left open) and
+returns it; sim.report saves it. Times of day are HH:MM, durations in minutes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+from sim.calendar import WEEKDAYS, format_time
+from sim.fit import FitResult
+from sim.fit_dists import DurationFit, kaplan_meier
+
+__all__ = ["arrivals_by_time", "daily_by_weekday", "open_windows", "patience", "service"]
+
+_HHMM = FuncFormatter(lambda minute, _pos: format_time(minute))
+
+
+def _time_axis(ax, start: float, end: float) -> None:
+    ax.set_xlim(start, end)
+    ax.xaxis.set_major_locator(MultipleLocator(60))
+    ax.xaxis.set_major_formatter(_HHMM)
+    ax.tick_params(axis="x", labelrotation=45)
+
+
+def arrivals_by_time(fit: FitResult) -> Figure:
+    """Visitors arriving per half hour, mean over the log's days: observed (bars, 95%
+    CI across days) against the fitted profile (steps)."""
+    fig = Figure(figsize=(9, 4.5))
+    ax = fig.subplots()
+    hours, arrivals = fit.hours, fit.arrivals
+    edges = np.arange(hours.opens_at, hours.cutoff_at + 30, 30)
+    n_days = len(hours.dates)
+    per_day = np.array(
+        [np.histogram(g["arrival_min"], edges)[0] for _, g in arrivals.groupby("date")]
+    )
+    per_day = np.vstack([per_day, np.zeros((n_days - len(per_day), len(edges) - 1))])
+    mean = per_day.mean(axis=0)
+    half = 1.96 * per_day.std(axis=0, ddof=1) / np.sqrt(n_days)
+    centres = edges[:-1] + 15
+    ax.bar(centres, mean, width=26, color="#9ecae1", label="observed (mean of days)")
+    ax.errorbar(
+        centres,
+        mean,
+        yerr=half,
+        fmt="none",
+        ecolor="#3182bd",
+        capsize=2,
+        label="95% CI across days",
+    )
+    demand = fit.scenario.demand
+    segments = demand.profile_segments(hours.cutoff_at)
+    total = sum(w for _, _, w in segments)
+    visitors = float(fit.daily["expected"].mean())
+    for start, end, weight in segments:
+        rate = visitors * weight / total / (end - start) * 30 if end > start else 0
+        ax.hlines(rate, start, end, color="#d62728", lw=2)
+    ax.plot([], [], color="#d62728", lw=2, label="fitted profile")
+    _time_axis(ax, hours.opens_at, hours.cutoff_at)
+    ax.set(
+        ylabel="visitors arriving per half hour",
+        xlabel="time of day",
+        title=f"Arrivals by time of day: observed vs fitted ({n_days} days)",
+    )
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right", fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def daily_by_weekday(fit: FitResult) -> Figure:
+    """Visitors a day by weekday: each observed day (dots), the fitted expectation
+    (bars) and its Poisson 95% range, widened by day_cv."""
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    daily = fit.daily
+    days = [w for w in WEEKDAYS if w in set(daily["weekday"])]
+    cv = fit.scenario.demand.day_cv
+    for i, day in enumerate(days):
+        rows = daily[daily["weekday"] == day]
+        expected = float(rows.loc[~rows["after_holiday"], "expected"].mean())
+        spread = 1.96 * np.sqrt(expected + (expected * cv) ** 2)
+        ax.bar(i, expected, color="#fdd0a2", width=0.6, label="fitted" if i == 0 else None)
+        ax.errorbar(
+            i,
+            expected,
+            yerr=spread,
+            fmt="none",
+            ecolor="#e6550d",
+            capsize=4,
+            label="fitted 95% range of a day" if i == 0 else None,
+        )
+        jitter = np.linspace(-0.15, 0.15, len(rows)) if len(rows) > 1 else [0.0]
+        colours = np.where(rows["after_holiday"], "#d62728", "#31a354")
+        ax.scatter(
+            i + np.asarray(jitter),
+            rows["visitors"],
+            s=12,
+            c=colours,
+            zorder=3,
+            label="observed days" if i == 0 else None,
+        )
+    if daily["after_holiday"].any():
+        ax.scatter([], [], s=12, c="#d62728", label="observed, after a holiday")
+    ax.set_xticks(range(len(days)), days)
+    ax.set(ylabel="visitors a day", title="Visitors a day by weekday: observed vs fitted")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def service(matter: str, values: np.ndarray, fit: DurationFit, pooled: bool) -> Figure:
+    """A matter's service times: histogram with the fitted density, and a QQ plot."""
+    fig = Figure(figsize=(9, 3.8))
+    left, right = fig.subplots(1, 2)
+    dist = fit.dist()
+    top = float(np.quantile(values, 0.99))
+    left.hist(
+        values[values <= top],
+        bins=40,
+        density=True,
+        color="#c6dbef",
+        label=f"observed ({len(values)} tickets)",
+    )
+    x = np.linspace(0, top, 300)[1:]
+    left.plot(
+        x,
+        dist.pdf(x),
+        color="#d62728",
+        label=f"{fit.family} mean {fit.mean:.3g}"
+        + ("" if fit.family == "exponential" else f" cv {fit.cv:.2g}"),
+    )
+    left.set(
+        xlabel="service time (min, specialist speed)",
+        ylabel="density",
+        title=f"{matter}: service time{' (pooled)' if pooled else ''}",
+    )
+    left.set_xlim(0, top)
+    left.legend(fontsize="small", loc="upper right")
+    left.text(
+        0.98,
+        0.6,
+        f"longest 1% not shown (up to {values.max():.3g})",
+        transform=left.transAxes,
+        ha="right",
+        fontsize="x-small",
+        color="#555",
+    )
+    probabilities = (np.arange(1, 201) - 0.5) / 200
+    observed = np.quantile(values, probabilities)
+    fitted = dist.ppf(probabilities)
+    right.plot(fitted, observed, ".", ms=3, color="#3182bd")
+    high = max(fitted.max(), observed.max())
+    right.plot([0, high], [0, high], color="#999", lw=1)
+    right.set(
+        xlabel="fitted quantile (min)",
+        ylabel="observed quantile (min)",
+        title="QQ plot: on the line = a good fit",
+    )
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def patience(fit: FitResult) -> Figure:
+    """Share still waiting after t minutes: Kaplan-Meier of the observed (giving up
+    exact, served right-censored) against the fitted survival."""
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    data = fit.patience
+    assert data is not None
+    top = float(np.quantile(np.concatenate([data.exact, data.right, data.left]), 0.995))
+    top = max(top, 1.0)
+    if len(data.exact):
+        times, survival = kaplan_meier(data.exact, data.right)
+        ax.step(
+            np.concatenate([[0], times]),
+            np.concatenate([[1], survival]),
+            where="post",
+            color="#3182bd",
+            label="observed (Kaplan-Meier)",
+        )
+    x = np.linspace(0, top, 300)
+    ax.plot(
+        x,
+        data.fit.dist().sf(x),
+        color="#d62728",
+        label=f"fitted {data.fit.family}, mean {data.fit.mean:.3g} min (censored MLE)",
+    )
+    if data.abandoners_only is not None:
+        ax.plot(
+            x,
+            data.abandoners_only.dist().sf(x),
+            color="#999",
+            ls="--",
+            label=f"fitted to those who left only (biased): mean "
+            f"{data.abandoners_only.mean:.3g} min",
+        )
+    ax.set(
+        xlabel="minutes waited",
+        ylabel="share whose patience lasts longer",
+        title=f"Patience: {len(data.exact)} gave up, {len(data.left)} called absent, "
+        f"{len(data.right)} served (censored)",
+    )
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower left", fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def open_windows(fit: FitResult, pool: str) -> Figure:
+    """Windows of a pool seen at work per half hour (mean over days, with the days'
+    10%-90% range) and the fitted schedule."""
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
+    table = fit.open_windows[pool]
+    starts = np.array(table.columns, dtype=float)
+    if fit.hours.lunch is not None:  # windows make no calls then: nothing to see
+        lunch = (starts >= fit.hours.lunch[0]) & (starts < fit.hours.lunch[1])
+        table = table.astype(float)
+        table.loc[:, lunch] = np.nan
+    ax.fill_between(
+        starts + 15,
+        table.quantile(0.1),
+        table.quantile(0.9),
+        color="#c7e9c0",
+        label="observed, 10%-90% of days",
+    )
+    ax.plot(starts + 15, table.mean(), "o", ms=4, color="#31a354", label="observed, mean")
+    spec = fit.scenario.windows[pool]
+    segments = spec.segments(fit.hours.opens_at)
+    end = fit.hours.closes_at
+    xs = [s for s, _ in segments] + [end]
+    ys = [n for _, n in segments] + [segments[-1][1]]
+    ax.step(xs, ys, where="post", color="#d62728", lw=2, label="fitted schedule")
+    if fit.hours.lunch is not None:
+        ax.axvspan(*fit.hours.lunch, color="#eee", label="lunch (no calls)")
+    _time_axis(ax, fit.hours.opens_at, end)
+    ax.set(
+        ylabel="windows open",
+        xlabel="time of day",
+        title=f"{pool}: windows open by half hour ({spec.count} windows)",
+    )
+    ax.set_ylim(0, spec.count * 1.4 + 1)  # room for the legend above the data
+    ax.legend(loc="upper center", fontsize="small", ncol=2)
+    ax.grid(alpha=0.3)
+    return fig

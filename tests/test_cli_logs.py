@@ -1,0 +1,103 @@
+"""`hallsim fit` from the command line: a Chinese log in GBK to a runnable scenario and a
+fit report; bad input is one line, exit 2, nothing written; nothing is overwritten
+without --force."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from sim import load_scenario, simulate_all, with_settings
+from sim.cli import main
+from sim.ticketgen import as_text, tickets_from_log, write_tickets
+from tests.helpers import ROOT
+
+
+@pytest.fixture(scope="module")
+def tickets() -> pd.DataFrame:
+    scenario = load_scenario(ROOT / "scenarios/examples/logged-hall.yaml")
+    return tickets_from_log(simulate_all(with_settings(scenario, {"calendar.days": 5}), 1, 0).log)
+
+
+def _one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hallsim: error: "), captured.err
+    return lines[0]
+
+
+def test_fit_writes_a_runnable_scenario_and_a_report(tmp_path, tickets, capsys):
+    log = write_tickets(tickets, tmp_path / "叫号记录.csv", headers="zh", encoding="gbk")
+    out, results = tmp_path / "我的大厅.yaml", tmp_path / "报告"
+    assert main(["fit", str(log), "--out", str(out), "--results", str(results)]) == 0
+    assert "我的大厅" in capsys.readouterr().out
+    scenario = load_scenario(out)
+    assert scenario.name == "我的大厅" and set(scenario.windows) == {"comprehensive", "tax"}
+    assert "叫号记录.csv" in scenario.sources[0]
+    files = set(json.loads((results / "manifest.json").read_text())["files"])
+    assert {"report.html", "parameters.csv", "faults.csv", "scenario.yaml", "patience.png",
+            "arrivals_by_time.png", "service_01.png", "windows_01.png"} <= files  # fmt: skip
+    parameters = pd.read_csv(results / "parameters.csv")
+    assert (
+        parameters["ci_low"].dropna() <= parameters["value"][parameters["ci_low"].notna()]
+    ).all()
+    # the scenario runs as it is
+    assert main(["run", str(out), "--reps", "2", "--out", str(tmp_path / "run")]) == 0
+    # and is not overwritten without --force
+    before = out.read_bytes()
+    assert main(["fit", str(log), "--out", str(out), "--results", str(tmp_path / "r2")]) == 2
+    assert "--force" in _one_error_line(capsys)
+    assert out.read_bytes() == before and not (tmp_path / "r2").exists()
+
+
+def test_a_mapping_names_their_columns(tmp_path, tickets, capsys):
+    log = tmp_path / "log.parquet"
+    as_text(tickets).rename(columns={"taken_at": "TakeTime", "matter": "Business"}).to_parquet(log)
+    mapping = tmp_path / "columns.yaml"
+    mapping.write_text("taken_at: TakeTime\n", encoding="utf-8")
+    out = tmp_path / "hall.yaml"
+    args = ["fit", str(log), "--out", str(out), "--results", str(tmp_path / "r")]
+    assert main([*args, "--mapping", str(mapping), "--map", "matter=Business", *[
+        a for ours in ("ticket_id", "called_at", "started_at", "finished_at", "window",
+                       "department", "status", "visitor", "booked")
+        for a in ("--map", f"{ours}={ours}")]]) == 0  # fmt: skip
+    assert load_scenario(out).demand.visitors_per_day > 0
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing", "no such file"),
+        ("encoding", "unknown encoding"),
+        ("column", "no such column"),
+        ("no_served", "no served ticket"),
+        ("one_day", "single day"),
+        ("binary", "cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    tmp_path, tickets, capsys, case, expected
+):
+    log = tmp_path / "log.csv"
+    extra: list[str] = []
+    if case == "encoding":
+        write_tickets(tickets, log)
+        extra = ["--encoding", "klingon"]
+    elif case == "column":
+        write_tickets(tickets, log)
+        extra = ["--map", "taken_at=取票时刻"]
+    elif case == "no_served":
+        write_tickets(tickets.assign(status="abandoned"), log)
+    elif case == "one_day":
+        write_tickets(tickets[tickets["taken_at"].dt.day == 3], log)
+    elif case == "binary":
+        log = tmp_path / "log.xlsx"
+        log.write_bytes(b"\x00\x01PK\x03\x04 not a workbook")
+    out, results = tmp_path / "hall.yaml", tmp_path / "results"
+    assert main(["fit", str(log), "--out", str(out), "--results", str(results), *extra]) == 2
+    assert expected in _one_error_line(capsys)
+    assert not out.exists() and not results.exists()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ([] if case == "missing" else [log.name])
