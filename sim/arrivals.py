@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -22,6 +22,9 @@ from sim.journey import CONSULT, Errand, Visitor
 from sim.records import OnlineRow
 from sim.scenario import Scenario
 from sim.streams import Streams
+
+if TYPE_CHECKING:
+    from sim.trace import Trace
 
 __all__ = ["Arrivals"]
 
@@ -83,6 +86,7 @@ class Arrivals:
         enter: Callable[[Visitor], None],
         turn_away: Callable[[], None],
         apply_online: Callable[[Visitor, Errand], object],
+        trace: Trace | None = None,
     ):
         self.env, self.scenario, self.streams = env, scenario, streams
         self.enter, self.turn_away, self.apply_online = enter, turn_away, apply_online
@@ -90,6 +94,7 @@ class Arrivals:
         self.send_home = scenario.calendar.at_close == "send_home"
         self.closes_at = scenario.calendar.closes_at
         self.online: list[OnlineRow] = []  # applications made online
+        self.trace = trace  # observed visitors to replay instead of drawn ones
 
     def start(self) -> None:
         if self.scenario.calendar.horizon_days:
@@ -103,7 +108,7 @@ class Arrivals:
 
     def _open_day(self, day: int, number: int) -> None:
         """Draw the day's visitors (numbered from `number`) and expect the first."""
-        v = draw_day(self.scenario, self.streams, day)
+        v = draw_day(self.scenario, self.streams, day, self.trace)
         today = _Day(day, number, v)
         self._today = today
         self._expect_next(today)

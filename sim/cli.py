@@ -16,11 +16,16 @@ from pathlib import Path
 import pandas as pd
 
 from sim import cli_logs, kpis
+from sim.cli_options import execution_options as _execution_options
+from sim.cli_options import executor as _executor
+from sim.cli_options import out_folder as _out
+from sim.cli_options import positive_int as _positive_int
+from sim.cli_options import reps as _reps
+from sim.cli_options import share as _share
 from sim.compare import compare
 from sim.errors import ResultsExistError, ScenarioError, TicketLogError, UsageError
-from sim.executors import Executor, ExecutorError, make_executor
+from sim.executors import ExecutorError, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
-from sim.folders import check_destination, clean_debris
 from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.outputs import (
@@ -41,7 +46,6 @@ from sim.sizing import (
     size_schedule,
     size_team,
 )
-from sim.streams import DEFAULT_SEED
 from sim.sweep import parse_setting, sweep
 from sim.theory import acceptance_load
 
@@ -49,59 +53,6 @@ __all__ = ["main"]
 
 
 _CASE_SHOWN = kpis.case_shown()
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number >= 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError("must be a whole number from 0 to 2^63 - 1")
-    return value
-
-
-def _reps(text: str) -> int | str:
-    return "auto" if text == "auto" else _positive_int(text)
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1, e.g. 0.05")
-    return value
-
-
-def _execution_options(parser: argparse.ArgumentParser, reps_default: int, reps_type=None) -> None:
-    parser.add_argument(
-        "--reps", type=reps_type or _positive_int, default=reps_default,
-        help=f"replications ({reps_default})",
-    )  # fmt: skip
-    parser.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help="random seed (>= 0)")
-    parser.add_argument(
-        "--jobs", type=_positive_int, default=os.cpu_count() or 1,
-        help="local worker processes (default: all cores)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--executor", choices=["local", "dask"], default="local",
-        help="where replications run (dask needs --scheduler)",
-    )  # fmt: skip
-    parser.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:8786")
-    parser.add_argument("--out", type=Path, help="results folder")
-    parser.add_argument("--force", action="store_true", help="replace an existing results folder")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -200,21 +151,6 @@ def _print_differences(frame, key: str | None = None, top: int | None = None) ->
 
 
 # -- commands ----------------------------------------------------------------------------
-def _executor(args: argparse.Namespace) -> Executor:
-    if args.executor == "dask" and not args.scheduler:
-        raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
-    scheduler = args.scheduler if args.executor == "dask" or args.scheduler else None
-    return make_executor(args.jobs, scheduler)
-
-
-def _out(args: argparse.Namespace, default: str) -> Path:
-    out = args.out or Path("results") / default
-    check_destination(out, args.force)
-    for what in clean_debris(out.parent):
-        print(f"hallsim: {what}", file=sys.stderr)
-    return out
-
-
 def _warn_overload(scenario: Scenario) -> None:
     load = acceptance_load(scenario)
     if load > 1:

@@ -1,12 +1,13 @@
-"""`hallsim fit` (and the other commands on a hall's own ticket log): thin wrappers over
-sim.ticketlog and sim.fit. Bad input (a file that cannot be read, a mapping naming no
-column, a log that cannot be fitted, a destination holding something) is one line and
-exit status 2 (sim.cli), with nothing written.
+"""`hallsim fit`, `replay` and `backtest`: the commands on a hall's own ticket log, thin
+wrappers over sim.ticketlog, sim.fit and sim.replay. Bad input (a file that cannot be
+read, a mapping naming no column, a log that cannot be fitted, a destination holding
+something) is one line and exit status 2 (sim.cli), with nothing written.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -16,10 +17,14 @@ from pathlib import Path
 import yaml
 
 from sim.calendar import parse_time
+from sim.cli_options import execution_options, executor, out_folder
 from sim.errors import ResultsExistError, UsageError
+from sim.experiment import progress_enabled
 from sim.fit import fit_tickets, fit_yaml
 from sim.folders import check_destination, clean_debris
-from sim.outputs import fit_output
+from sim.loader import load_scenario
+from sim.outputs import backtest_output, fit_output, replay_output
+from sim.replay import backtest, replay, replay_summary
 from sim.report import write
 from sim.ticketlog import PRESETS, TICKET_COLUMNS, TicketLog, read_tickets
 
@@ -68,6 +73,13 @@ def _log_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("fit", help="fit a runnable scenario to a hall's ticket log")
     _log_options(p)
@@ -91,7 +103,29 @@ def add_parsers(sub) -> None:
         type=int,
         help="working days the scenario simulates (default: the log's, at most 20)",
     )
+    p.add_argument(
+        "--until", type=_date, metavar="DATE",
+        help="fit on the tickets before this date only (then backtest --holdout DATE)",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace the scenario file and report")
+
+    p = sub.add_parser("replay", help="run a log's visitors through scenarios' windows")
+    _log_options(p)
+    p.add_argument("scenarios", type=Path, nargs="+", help="baseline first, then alternatives")
+    p.add_argument(
+        "--observed-service", action="store_true",
+        help="replay the observed service times too (else each scenario's)",
+    )  # fmt: skip
+    execution_options(p, 10)
+
+    p = sub.add_parser("backtest", help="set a scenario against a log, hour by hour")
+    _log_options(p)
+    p.add_argument(
+        "scenario", type=Path, nargs="?",
+        help="the scenario to test (with --holdout and none: fitted before the date)",
+    )  # fmt: skip
+    p.add_argument("--holdout", type=_date, metavar="DATE", help="test on tickets from DATE on")
+    execution_options(p, 20)
 
 
 def _mapping(args: argparse.Namespace) -> str | dict[str, str] | None:
@@ -155,6 +189,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise UsageError("--days must be from 1 to 10000")
     started = time.perf_counter()
     log = read_log(args)
+    if args.until is not None:
+        log = _before(log, args.until)
     result = fit_tickets(
         log,
         name=name,
@@ -188,4 +224,76 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"fit": _cmd_fit}
+def _before(log: TicketLog, until: dt.date) -> TicketLog:
+    tickets = log.tickets[log.tickets["taken_at"].dt.date < until].reset_index(drop=True)
+    if tickets.empty:
+        raise UsageError(f"{until}: no ticket of the log is before it")
+    return TicketLog(tickets, log.faults, log.source)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    scenarios = [load_scenario(path) for path in args.scenarios]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UsageError(f"scenario names must differ: {names}")
+    out = out_folder(args, "replay-" + "-vs-".join(names))
+    started = time.perf_counter()
+    log = read_log(args)
+    with executor(args) as pool:
+        result = replay(
+            log.tickets, scenarios, args.reps, args.seed, pool, args.observed_service,
+            progress_enabled(),
+        )  # fmt: skip
+    folder = write(replay_output(result), out, args.force, time.perf_counter() - started)
+    trace = result.trace
+    print(
+        f"{trace.visitors} visitors of {args.log}, {trace.dates[0]} to {trace.dates[-1]}, "
+        f"through {', '.join(names)}; {args.reps} replications, seed {args.seed}"
+    )
+    table = replay_summary(result).pivot(index="kpi", columns="scenario", values="mean")
+    print(table[["observed", *names]].to_string(float_format=lambda v: f"{v:.4g}"))
+    if result.comparison is not None:
+        diff = result.comparison.overall
+        shown = diff[diff["kpi"].isin(["wait_mean_min", "wait_p90_min", "abandoned"])]
+        for _, r in shown.iterrows():
+            print(
+                f"{r['scenario']} - {r['baseline']}: {r['kpi']} {r['diff']:+.4g} "
+                f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+            )
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    if args.scenario is None and args.holdout is None:
+        raise UsageError("name the scenario to test, or --holdout DATE to fit before it")
+    log = read_log(args)
+    if args.scenario is not None:
+        scenario = load_scenario(args.scenario)
+    else:
+        fitted = fit_tickets(_before(log, args.holdout), name=f"fit-before-{args.holdout}")
+        scenario = fitted.scenario
+    out = out_folder(args, f"backtest-{scenario.name}")
+    started = time.perf_counter()
+    with executor(args) as pool:
+        result = backtest(
+            log.tickets, scenario, args.reps, args.seed, pool, args.holdout, progress_enabled()
+        )
+    for warning in result.warnings:
+        print(f"hallsim: warning: {warning}", file=sys.stderr)
+    output = backtest_output(result, str(args.log))
+    folder = write(output, out, args.force, time.perf_counter() - started)
+    print(
+        f"{scenario.name} against {args.log}, {result.tested[0]} to {result.tested[1]}, "
+        f"{args.reps} replications:"
+    )
+    for _, v in result.verdicts.iterrows():
+        print(f"  {v['what']:<28}{v['verdict']:<16}p {v['p_value']:<8.2g}{v['says']}")
+    print(f"results in {folder}/ (open report.html)")
+    if not result.passed:
+        print("the model does not reproduce the log: see the verdicts above")
+        return 1
+    return 0
+
+
+COMMANDS = {"fit": _cmd_fit, "replay": _cmd_replay, "backtest": _cmd_backtest}

@@ -11,6 +11,7 @@ Differences are reported overall, by matter, by pool (pools present in both) and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from sim.executors import Executor
 from sim.experiment import RunResult, run
 from sim.metrics import hourly_table
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.trace import Trace
 
 __all__ = ["Comparison", "compare", "paired_differences"]
 
@@ -107,14 +111,16 @@ def compare(
     seed: int,
     executor: Executor | None = None,
     progress: bool = False,
+    trace: Trace | None = None,
 ) -> Comparison:
-    """Run every scenario on the same seed and compare each with the first."""
+    """Run every scenario on the same seed (and the same observed visitors, with a
+    trace: sim.trace) and compare each with the first."""
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios")
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ to be compared: {names}")
-    results = [run(s, reps, seed, executor, progress=progress) for s in scenarios]
+    results = [run(s, reps, seed, executor, progress=progress, trace=trace) for s in scenarios]
     confidence = 1 - ALPHA / (len(scenarios) - 1)
     return Comparison(
         results=results,

@@ -13,6 +13,7 @@ are containers, not keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
@@ -20,6 +21,9 @@ from scipy import stats
 from sim import sampling
 from sim.scenario import Scenario
 from sim.streams import Streams, name_key
+
+if TYPE_CHECKING:
+    from sim.trace import Trace
 
 __all__ = ["KIOSK", "MAX_TRIPS", "ONLINE", "WINDOW", "DayVisitors", "arrival_times", "draw_day"]
 
@@ -82,44 +86,22 @@ def arrival_times(
     return np.interp(u, knots_w, knots_t)
 
 
-def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
-    """Day `day`'s visitors, a pure function of (scenario's demand, streams, day)."""
-    cal, demand = scenario.calendar, scenario.demand
-    weekday = cal.weekday(day)
-    expected = demand.expected_visitors(weekday, cal.after_holiday(day))
-    if demand.day_cv > 0:  # a busy or a quiet day: a gamma level of mean 1 (keyed by day)
-        shape = 1 / demand.day_cv**2
-        expected *= float(stats.gamma.ppf(streams.uniform1("day_level", day), shape)) / shape
-    arrival_at = arrival_times(
-        demand.profile_segments(cal.cutoff_at, weekday), expected,
-        streams.generator("arrivals", day),
-    )  # fmt: skip
-    n = len(arrival_at)
+def draw_day(
+    scenario: Scenario, streams: Streams, day: int, trace: Trace | None = None
+) -> DayVisitors:
+    """Day `day`'s visitors, a pure function of (scenario's demand, streams, day); with
+    a trace (sim.trace), the observed visitors of that day and their matters (and their
+    observed work, if the trace holds it) instead of drawn ones."""
+    observed_work = None
+    if trace is None:
+        arrival_at = _arrivals(scenario, streams, day)
+        matters, n_matters = _matters(scenario, streams, day, len(arrival_at))
+    else:
+        arrival_at, matters, n_matters, observed_work = trace.day_visitors(day, scenario)
+    n, k_max = matters.shape
     visitor = np.arange(n, dtype=np.int64)[:, None]
     matter_list = list(scenario.matters.values())
     matter_keys = np.array([name_key(m) for m in scenario.matters], dtype=np.uint64)
-    shares = np.array([m.share for m in matter_list])
-    counts = np.array(sorted(demand.matters_per_visitor))
-    cdf = np.cumsum([demand.matters_per_visitor[c] for c in counts])
-    u_count = streams.uniform("matter_count", day, visitor[:, 0])
-    pick = np.searchsorted(cdf / cdf[-1], u_count, "right")
-    n_matters = counts[np.minimum(pick, len(counts) - 1)]
-    k_max = int(counts.max())
-    # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys
-    # u^(1/w) are the visitor's matters, in the order they will be taken; u is keyed by
-    # (visitor, matter name), so a matter added elsewhere leaves these keys alone. The
-    # weights w for k matters make each matter's share of all matters its share
-    # (sim.sampling); w = share for one matter.
-    targets = sampling.count_targets(
-        tuple(shares.tolist()), tuple(sorted(demand.matters_per_visitor.items()))
-    )
-    by_count = np.array([sampling.weights(targets[int(c)], int(c)) for c in counts])
-    with np.errstate(divide="ignore"):  # a zero share gives a key of -inf: never drawn
-        u = streams.uniform("matters", day, visitor, matter_keys[None, :])
-        keys = np.log(u) / by_count[np.minimum(pick, len(counts) - 1)]
-    order = np.argsort(-keys, axis=1, kind="stable")[:, :k_max]
-    slot = np.arange(k_max)
-    matters = np.where(slot < n_matters[:, None], order, -1)
     drawn_keys = matter_keys[np.maximum(matters, 0)]  # per (visitor, slot); -1 slots unused
     channel = None
     if any(m.online_share > 0 or m.kiosk_share > 0 for m in matter_list):
@@ -137,6 +119,8 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
             work[at_kiosk] = matter.kiosk_min.quantile(u_work[at_kiosk])
             mask &= channel != KIOSK
         work[mask] = matter.service_min.quantile(u_work[mask])
+    if observed_work is not None:  # replayed with observed service: drawn where unknown
+        work = np.where(np.isnan(observed_work), work, observed_work)
     consults = consult_min = None
     if scenario.consultation is not None:
         u = streams.uniform("consultation", day, visitor, np.arange(2))
@@ -179,6 +163,53 @@ def draw_day(scenario: Scenario, streams: Streams, day: int) -> DayVisitors:
         day, arrival_at, matters, n_matters, work, channel, consults, consult_min, slot_at,
         no_show, patience, instant_u, effort_u, returns_u, issuance_u,
     )  # fmt: skip
+
+
+def _arrivals(scenario: Scenario, streams: Streams, day: int) -> np.ndarray:
+    """The day's arrival times: a Poisson count (on a gamma day level with day_cv)
+    spread by the day's profile."""
+    cal, demand = scenario.calendar, scenario.demand
+    weekday = cal.weekday(day)
+    expected = demand.expected_visitors(weekday, cal.after_holiday(day))
+    if demand.day_cv > 0:  # a busy or a quiet day: a gamma level of mean 1 (keyed by day)
+        shape = 1 / demand.day_cv**2
+        expected *= float(stats.gamma.ppf(streams.uniform1("day_level", day), shape)) / shape
+    return arrival_times(
+        demand.profile_segments(cal.cutoff_at, weekday), expected,
+        streams.generator("arrivals", day),
+    )  # fmt: skip
+
+
+def _matters(
+    scenario: Scenario, streams: Streams, day: int, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each visitor's matters (n, k_max) in the order they will be taken (-1 beyond
+    their count), and the count."""
+    demand = scenario.demand
+    visitor = np.arange(n, dtype=np.int64)[:, None]
+    matter_keys = np.array([name_key(m) for m in scenario.matters], dtype=np.uint64)
+    shares = np.array([m.share for m in scenario.matters.values()])
+    counts = np.array(sorted(demand.matters_per_visitor))
+    cdf = np.cumsum([demand.matters_per_visitor[c] for c in counts])
+    u_count = streams.uniform("matter_count", day, visitor[:, 0])
+    pick = np.searchsorted(cdf / cdf[-1], u_count, "right")
+    n_matters = counts[np.minimum(pick, len(counts) - 1)]
+    k_max = int(counts.max())
+    # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys
+    # u^(1/w) are the visitor's matters, in the order they will be taken; u is keyed by
+    # (visitor, matter name), so a matter added elsewhere leaves these keys alone. The
+    # weights w for k matters make each matter's share of all matters its share
+    # (sim.sampling); w = share for one matter.
+    targets = sampling.count_targets(
+        tuple(shares.tolist()), tuple(sorted(demand.matters_per_visitor.items()))
+    )
+    by_count = np.array([sampling.weights(targets[int(c)], int(c)) for c in counts])
+    with np.errstate(divide="ignore"):  # a zero share gives a key of -inf: never drawn
+        u = streams.uniform("matters", day, visitor, matter_keys[None, :])
+        keys = np.log(u) / by_count[np.minimum(pick, len(counts) - 1)]
+    order = np.argsort(-keys, axis=1, kind="stable")[:, :k_max]
+    slot = np.arange(k_max)
+    return np.where(slot < n_matters[:, None], order, -1), n_matters
 
 
 def step_keys(steps) -> list[tuple[int, int]]:

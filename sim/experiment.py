@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm import tqdm
@@ -38,6 +39,9 @@ from sim.metrics import (
 )
 from sim.scenario import Scenario
 from sim.streams import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from sim.trace import Trace
 
 __all__ = [
     "RunResult",
@@ -136,9 +140,10 @@ def _tables(
     out: Simulated,
     replication: int | None = None,
     only: tuple[str, ...] | None = None,
+    capacity: Capacity | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every KPI table of one replication's logs, or `only` those named."""
-    capacity = Capacity.from_scenario(scenario)
+    capacity = capacity or Capacity.from_scenario(scenario)
     log = out.log
 
     def kpi_table(log: pd.DataFrame, capacity: Capacity) -> pd.DataFrame:
@@ -192,10 +197,15 @@ def _tables(
 
 
 def _replicate(
-    scenario: Scenario, seed: int, replication: int, only: tuple[str, ...] | None = None
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    only: tuple[str, ...] | None = None,
+    trace: Trace | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The unit of parallel work: simulate one replication and compute its tables."""
-    return _tables(scenario, simulate_all(scenario, seed, replication), replication, only)
+    simulated = simulate_all(scenario, seed, replication, trace)
+    return _tables(scenario, simulated, replication, only)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -212,8 +222,9 @@ def _replications(
     executor: Executor,
     progress: bool,
     only: tuple[str, ...] | None = None,
+    trace: Trace | None = None,
 ) -> list[dict[str, pd.DataFrame]]:
-    tasks = [(scenario, seed, r, only) for r in replications]
+    tasks = [(scenario, seed, r, only, trace) for r in replications]
     results = executor.imap(_replicate, tasks)
     if progress:
         results = tqdm(results, total=len(tasks), desc=scenario.name, unit="rep", leave=False)
@@ -233,12 +244,21 @@ def simulate_replications(
     return _concat(list(executor.imap(simulate, tasks)))
 
 
-def analyse(scenario: Scenario, log: pd.DataFrame, seed: int, reps: int) -> RunResult:
-    """KPI tables of an event log produced for `scenario` (or a real log of that shape)."""
-    tables = _tables(scenario, Simulated(log, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()))
+def analyse(
+    scenario: Scenario,
+    log: pd.DataFrame,
+    seed: int,
+    reps: int,
+    capacity: Capacity | None = None,
+) -> RunResult:
+    """KPI tables of an event log produced for `scenario` (or a real log of that shape:
+    then give the hall's own `capacity`, sim.trace.observed_capacity)."""
+    capacity = capacity or Capacity.from_scenario(scenario)
+    empty = pd.DataFrame()
+    tables = _tables(scenario, Simulated(log, empty, empty, empty), capacity=capacity)
     hall_tables = ("log", "kpis", "pools", "matters", "hourly", "periods")
     tables = {k: v for k, v in tables.items() if k in hall_tables}
-    return RunResult(scenario, seed, reps, capacity=Capacity.from_scenario(scenario), **tables)
+    return RunResult(scenario, seed, reps, capacity=capacity, **tables)
 
 
 # A CI half-width this small is precise enough whatever the mean: 15 seconds on a wait,
@@ -268,6 +288,7 @@ def run(
     max_reps: int = 200,
     progress: bool = False,
     only: tuple[str, ...] | None = None,
+    trace: Trace | None = None,
 ) -> RunResult:
     """Simulate replications and compute every KPI table.
 
@@ -278,19 +299,23 @@ def run(
 
     `only` (e.g. ("hourly",)) computes just those tables, and the others are empty: a
     search that reads one table need not pay for the rest, nor ship the logs back.
+    `trace` replays observed visitors (sim.trace) instead of drawing them; the
+    scenario must be on the trace's days (Trace.scenario_for).
     """
     if reps < 1:
         raise ValueError("reps must be >= 1")
     if only is not None and precision is not None:
         raise ValueError("precision needs the KPI table: run without only=")
     executor = executor or Executor()
-    parts = _replications(scenario, seed, range(reps), executor, progress, only)
+    parts = _replications(scenario, seed, range(reps), executor, progress, only, trace)
     while precision is not None and len(parts) < max_reps:
         if not imprecise_kpis(_concat([p["kpis"] for p in parts]), precision):
             break
         done = len(parts)
         batch = min(max(executor.jobs, math.ceil(done / 2)), max_reps - done)
-        parts += _replications(scenario, seed, range(done, done + batch), executor, progress)
+        parts += _replications(
+            scenario, seed, range(done, done + batch), executor, progress, trace=trace
+        )
     tables = {name: _concat([p[name] for p in parts if name in p]) for name in TABLES}
     return RunResult(
         scenario, seed, len(parts), capacity=Capacity.from_scenario(scenario), **tables

@@ -1,4 +1,5 @@
-"""Figures of a fit (sim.fit): observed against fitted, so a reader can judge the fit.
+"""Figures of a model against a hall's own log: a fit (sim.fit), a replay and a
+backtest (sim.replay), observed against fitted or simulated, so a reader can judge.
 
 Each function draws on a figure of its own (outside pyplot: nothing is left open) and
 returns it; sim.report saves it. Times of day are HH:MM, durations in minutes.
@@ -7,6 +8,7 @@ returns it; sim.report saves it. Times of day are HH:MM, durations in minutes.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
@@ -14,7 +16,15 @@ from sim.calendar import WEEKDAYS, format_time
 from sim.fit import FitResult
 from sim.fit_dists import DurationFit, kaplan_meier
 
-__all__ = ["arrivals_by_time", "daily_by_weekday", "open_windows", "patience", "service"]
+__all__ = [
+    "arrivals_by_time",
+    "backtest_kpi",
+    "daily_by_weekday",
+    "open_windows",
+    "patience",
+    "replay_by_hour",
+    "service",
+]
 
 _HHMM = FuncFormatter(lambda minute, _pos: format_time(minute))
 
@@ -248,5 +258,63 @@ def open_windows(fit: FitResult, pool: str) -> Figure:
     )
     ax.set_ylim(0, spec.count * 1.4 + 1)  # room for the legend above the data
     ax.legend(loc="upper center", fontsize="small", ncol=2)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series) -> Figure:
+    """One KPI by hour: the simulation's mean and 90% band, the log's values."""
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
+    rows = hours[hours["kpi"] == verdict["kpi"]]
+    x = rows["hour"].to_numpy() * 60 + 30
+    ax.fill_between(
+        x,
+        rows["band_low"],
+        rows["band_high"],
+        color="#c6dbef",
+        step="mid",
+        label="simulated, 90% band",
+    )
+    ax.plot(x, rows["simulated"], "-", color="#3182bd", label="simulated, mean")
+    colours = np.where(rows["inside"], "#31a354", "#d62728")
+    ax.scatter(x, rows["observed"], c=colours, zorder=3, s=25, label="the log (red: outside)")
+    _time_axis(ax, x.min() - 30, x.max() + 30)
+    unit = verdict["unit"]
+    ax.set(
+        xlabel="hour of the ticket",
+        ylabel=f"{verdict['what']} ({unit})",
+        title=f"{verdict['what']} by hour: {verdict['verdict']} (p = {verdict['p_value']:.2g})",
+    )
+    ax.set_ylim(bottom=0)
+    if unit == "share":
+        ax.set_ylim(0, min(1, max(rows["band_high"].max(), rows["observed"].max()) * 1.3 + 0.01))
+    ax.legend(loc="upper right", fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def replay_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min") -> Figure:
+    """Mean wait by hour of the ticket: the log, and each scenario replayed on its
+    visitors (mean and 95% CI across replications)."""
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    for name, rows in by_hour.groupby("scenario", sort=False):
+        x = rows["hour"].to_numpy() * 60 + 30
+        if name == "observed":
+            ax.plot(x, rows["mean"], "o-", color="black", label="the log")
+            continue
+        line = ax.plot(x, rows["mean"], "-", label=f"{name} (replayed)")[0]
+        ax.fill_between(
+            x, rows["ci_low"].clip(lower=0), rows["ci_high"], alpha=0.2, color=line.get_color()
+        )
+    _time_axis(ax, by_hour["hour"].min() * 60, by_hour["hour"].max() * 60 + 60)
+    ax.set(
+        xlabel="hour of the ticket",
+        ylabel="mean wait per ticket (min)",
+        title="The log's visitors through each scenario: mean wait by hour",
+    )
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right", fontsize="small")
     ax.grid(alpha=0.3)
     return fig

@@ -18,6 +18,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ from sim.routing import Router, takes_bookings
 from sim.scenario import Scenario
 from sim.streams import Streams
 
+if TYPE_CHECKING:
+    from sim.trace import Trace
+
 __all__ = ["Simulated", "simulate", "simulate_all"]
 
 _SERVED, _ABANDONED, _UNSERVED = (OUTCOMES.index(o) for o in OUTCOMES)
@@ -51,7 +55,7 @@ class _Hall:
     """Assembles pools, routing, arrivals and the back office, and moves each visitor
     from ticket to ticket, trip to trip."""
 
-    def __init__(self, scenario: Scenario, streams: Streams):
+    def __init__(self, scenario: Scenario, streams: Streams, trace: Trace | None = None):
         self.scenario, self.streams = scenario, streams
         self.env = simpy.Environment()
         self.log = LogBuilder()
@@ -78,7 +82,7 @@ class _Hall:
         self.aftercare = Aftercare(self.env, scenario, self._next_ticket)
         self.arrivals = Arrivals(
             self.env, scenario, streams, self._next_ticket, self._turn_away_waiting,
-            self.aftercare.open_case_unless_instant,
+            self.aftercare.open_case_unless_instant, trace,
         )  # fmt: skip
 
     def run(self) -> None:
@@ -201,9 +205,12 @@ class Simulated:
     online: pd.DataFrame  # applications made online: visitor, matter, day, applied_at
 
 
-def simulate_all(scenario: Scenario, seed: int, replication: int) -> Simulated:
-    """Run one replication of a scenario; return every log it recorded."""
-    hall = _Hall(scenario, Streams(seed, replication))
+def simulate_all(
+    scenario: Scenario, seed: int, replication: int, trace: Trace | None = None
+) -> Simulated:
+    """Run one replication of a scenario (on the observed visitors of a trace, if
+    given: sim.trace); return every log it recorded."""
+    hall = _Hall(scenario, Streams(seed, replication), trace)
     with _collector_paused():
         hall.run()
     last_day = int(hall.env.now // MINUTES_PER_DAY)  # the drain may run past the horizon
