@@ -123,8 +123,9 @@ def fit_tickets(
         )
 
     served["service_min"] = _service_min(served)
+    labels = served["matter"].unique()
     served["department"] = served["matter"].map(
-        lambda m: "+".join(department_of.get(x, x) for x in m.split("+"))
+        {m: "+".join(department_of.get(x, x) for x in m.split("+")) for m in labels}
     )
     pools = discover_pools(served)
     pool_of_window = {w: p.name for p in pools for w in p.windows}
@@ -299,18 +300,19 @@ def _source_line(source: dict, tickets: pd.DataFrame, hours: Hours) -> str:
 def _departments(tickets: pd.DataFrame) -> dict[str, str]:
     """Matter -> its department: the most frequent on its tickets (split '+' pairwise);
     the matter itself where the log names none."""
-    pairs = pd.DataFrame(
-        {
-            "matter": tickets["matter"].str.split("+"),
-            "department": tickets["department"].fillna("").str.split("+"),
-        }
-    )
+    labels = tickets.groupby(["matter", "department"], dropna=True).size()
+    if labels.empty:
+        return {}
+    pairs = pd.DataFrame({
+        "matter": labels.index.get_level_values(0).str.split("+"),
+        "department": labels.index.get_level_values(1).str.split("+"),
+        "tickets": labels.to_numpy(),
+    })  # fmt: skip
     same = pairs["matter"].str.len() == pairs["department"].str.len()
     pairs = pairs[same].explode(["matter", "department"])
-    pairs = pairs[pairs["department"] != ""]
-    if pairs.empty:
-        return {}
-    return pairs.groupby("matter")["department"].agg(lambda d: d.value_counts().index[0]).to_dict()
+    counts = pairs.groupby(["matter", "department"])["tickets"].sum().reset_index()
+    top = counts.sort_values("tickets", ascending=False).drop_duplicates("matter")
+    return dict(zip(top["matter"], top["department"], strict=True))
 
 
 def _pmf(counts: pd.Series) -> dict[int, float]:

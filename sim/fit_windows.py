@@ -199,17 +199,31 @@ def open_windows(served: pd.DataFrame, windows: tuple[str, ...], hours: Hours) -
             "end": end,
         }
     )
-    frame = frame.sort_values(["date", "window", "start"])
-    for (date, _window), day in frame.groupby(["date", "window"], sort=False):
-        s, e = day["start"].to_numpy(), np.maximum.accumulate(day["end"].to_numpy())
-        breaks = np.flatnonzero(s[1:] - e[:-1] >= _GAP_MIN)
-        spans_start = np.concatenate([s[:1], s[breaks + 1]])
-        spans_end = np.concatenate([e[breaks], e[-1:]])
-        for a, b in zip(spans_start, spans_end, strict=True):
-            # a bin counts when the window works in it at all: a window that opens or
-            # closes within a half hour is taken to be staffed for all of it
-            overlap = np.minimum(b, edges[1:]) - np.maximum(a, edges[:-1])
-            table.loc[date] += (overlap > 0).astype(float)
+    frame = frame.sort_values(["date", "window", "start"], ignore_index=True)
+    # spans of work: a new one where the window changes or idles _GAP_MIN or more
+    group = frame.groupby(["date", "window"], sort=False)
+    latest_end = group["end"].cummax()
+    previous_end = latest_end.groupby([frame["date"], frame["window"]], sort=False).shift()
+    new_span = previous_end.isna() | (frame["start"] - previous_end >= _GAP_MIN)
+    spans = (
+        frame.assign(span=new_span.cumsum())
+        .groupby("span")
+        .agg(date=("date", "first"), start=("start", "min"), end=("end", "max"))
+    )
+    # a half hour counts when the window works in it at all (a window that opens or
+    # closes within it is taken to be staffed for all of it): add each span's bins
+    n_bins = len(edges) - 1
+    first = np.floor((spans["start"].to_numpy() - edges[0]) / _BIN_MIN).astype(int)
+    last = np.ceil((spans["end"].to_numpy() - edges[0]) / _BIN_MIN).astype(int) - 1
+    first, last = np.clip(first, 0, n_bins), np.clip(last, -1, n_bins - 1)
+    keep = first <= last
+    day_of = pd.Series(np.arange(len(table)), index=table.index)
+    row = day_of.reindex(pd.DatetimeIndex(spans["date"])).to_numpy()
+    keep &= ~np.isnan(row)
+    counts = np.zeros((len(table), n_bins + 1))
+    np.add.at(counts, (row[keep].astype(int), first[keep]), 1)
+    np.add.at(counts, (row[keep].astype(int), last[keep] + 1), -1)
+    table.loc[:, :] = np.cumsum(counts, axis=1)[:, :n_bins]
     return table
 
 
