@@ -1,7 +1,9 @@
 """`hallsim fit`, `replay` and `backtest`: the commands on a hall's own ticket log, thin
-wrappers over sim.ticketlog, sim.fit and sim.replay. Bad input (a file that cannot be
-read, a mapping naming no column, a log that cannot be fitted, a destination holding
-something) is one line and exit status 2 (sim.cli), with nothing written.
+wrappers over sim.ticketlog, sim.fit and sim.replay; and `hallsim log`, which writes a
+log from a scenario (sim.ticketgen) for people who have none yet. Bad input (a file
+that cannot be read, a mapping naming no column, a log that cannot be fitted, a
+destination holding something) is one line and exit status 2 (sim.cli), with nothing
+written.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from pathlib import Path
 import yaml
 
 from sim.calendar import parse_time
-from sim.cli_options import execution_options, executor, out_folder
+from sim.cli_options import execution_options, executor, out_folder, seed
 from sim.errors import ResultsExistError, UsageError
 from sim.experiment import progress_enabled
 from sim.fit import fit_tickets, fit_yaml
 from sim.folders import check_destination, clean_debris
+from sim.hall import simulate_all
 from sim.loader import load_scenario
 from sim.outputs import backtest_output, fit_output, replay_output
 from sim.replay import backtest, replay, replay_summary
 from sim.report import write
+from sim.streams import DEFAULT_SEED
+from sim.ticketgen import tickets_from_log, with_faults, write_tickets
 from sim.ticketlog import PRESETS, TICKET_COLUMNS, TicketLog, read_tickets
 
 __all__ = ["COMMANDS", "add_parsers"]
@@ -81,6 +86,26 @@ def _date(text: str) -> dt.date:
 
 
 def add_parsers(sub) -> None:
+    p = sub.add_parser("log", help="write a ticket log simulated from a scenario (known truth)")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="log file: .csv, .xlsx or .parquet")
+    p.add_argument(
+        "--headers",
+        choices=["hallsim", "zh"],
+        default="hallsim",
+        help="our column names, or a Chinese system's (取号时间, 状态 已办结 ...)",
+    )
+    p.add_argument("--encoding", default="utf-8", help="of a CSV (utf-8, utf-8-sig, gbk)")
+    p.add_argument(
+        "--faults",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N faulty rows of every kind (sim.ticketlog.FAULT_KINDS)",
+    )
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="random seed (>= 0)")
+    p.add_argument("--force", action="store_true", help="replace the log file")
+
     p = sub.add_parser("fit", help="fit a runnable scenario to a hall's ticket log")
     _log_options(p)
     p.add_argument("--out", type=Path, required=True, help="scenario file to write (.yaml)")
@@ -180,8 +205,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise ResultsExistError(
             f"{out} already exists; pass --force to replace it or choose another --out"
         )
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: no folder {out.parent}")
+    _make_folder(out.parent)
     name = args.name or out.stem
     results = args.results or Path("results") / f"fit-{name}"
     check_destination(results, args.force)
@@ -221,6 +245,51 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         )
     )
     print(f"fit report in {folder}/ (open report.html; every parameter in parameters.csv)")
+    return 0
+
+
+def _make_folder(folder: Path) -> None:
+    """The folder a file goes to (made if missing; a file in its way is an error)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"cannot write into {folder}: a file is in the way") from None
+    except PermissionError:
+        raise UsageError(f"cannot write into {folder}: permission denied") from None
+
+
+def _cmd_log(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+        raise UsageError(f"--out {out}: write .csv, .xlsx or .parquet")
+    if out.is_dir() or (out.exists() and not args.force):
+        raise ResultsExistError(f"{out} already exists; pass --force to replace it")
+    if not 0 <= args.faults <= 1000:
+        raise UsageError("--faults must be from 0 to 1000")
+    try:
+        "".encode(args.encoding)
+    except LookupError:
+        raise UsageError(f"--encoding {args.encoding}: no such encoding") from None
+    scenario = load_scenario(args.scenario)
+    _make_folder(out.parent)
+    tickets = tickets_from_log(simulate_all(scenario, args.seed, 0).log)
+    if args.faults:
+        cal = scenario.calendar
+        tickets, _ = with_faults(tickets, args.faults, args.seed, (cal.opens_at, cal.closes_at))
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=out.suffix)
+    os.close(handle)
+    try:
+        write_tickets(tickets, Path(temporary), args.headers, args.encoding)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    days = scenario.calendar.days + scenario.calendar.warmup_days
+    print(
+        f"{out}: {len(tickets)} tickets of {scenario.name}, {days} working days from "
+        f"{scenario.calendar.date_of(0)}, seed {args.seed}"
+        + (f", {args.faults} faulty rows of each kind" if args.faults else "")
+    )
     return 0
 
 
@@ -265,6 +334,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
+    if args.reps < 5:
+        raise UsageError("--reps: a backtest's verdict needs at least 5 replications")
     if args.scenario is None and args.holdout is None:
         raise UsageError("name the scenario to test, or --holdout DATE to fit before it")
     log = read_log(args)
@@ -296,4 +367,4 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"fit": _cmd_fit, "replay": _cmd_replay, "backtest": _cmd_backtest}
+COMMANDS = {"log": _cmd_log, "fit": _cmd_fit, "replay": _cmd_replay, "backtest": _cmd_backtest}

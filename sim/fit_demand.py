@@ -186,7 +186,7 @@ def fit_daily_demand(
             continue
         factor = of_day.mean() / mean
         boot = rng.choice(of_day, (_BOOT, len(of_day))).mean(axis=1) / mean
-        note = "days" if len(of_day) >= 4 else "days; under 4 such days: factor 1 kept"
+        note = "days" if len(of_day) >= 3 else "days; under 3 such days: factor 1 kept"
         params.append(
             Param(
                 f"demand.weekday_factors.{day}",
@@ -197,7 +197,7 @@ def fit_daily_demand(
                 note,
             )
         )
-        if len(of_day) >= 4:
+        if len(of_day) >= 3:
             factors[day] = round(float(factor), 4)
     groups = [counts.to_numpy()[(weekday == w) & usual] for w in set(weekday)]
     groups = [g for g in groups if len(g) >= 2]

@@ -1,12 +1,14 @@
 """Figures of a model against a hall's own log: a fit (sim.fit), a replay and a
 backtest (sim.replay), observed against fitted or simulated, so a reader can judge.
 
-Each function draws on a figure of its own (outside pyplot: nothing is left open) and
-returns it; sim.report saves it. Times of day are HH:MM, durations in minutes.
+Each function draws a figure of its own and returns it: a pyplot figure that shows in
+Jupyter, or with `off_screen=True` one outside pyplot (nothing left open), which
+sim.report saves. Times of day are HH:MM, durations in minutes.
 """
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -29,6 +31,12 @@ __all__ = [
 _HHMM = FuncFormatter(lambda minute, _pos: format_time(minute))
 
 
+def _figure(size: tuple[float, float], off_screen: bool) -> Figure:
+    """A figure outside pyplot (nothing left open: for files), or a pyplot one (shown
+    in Jupyter like any other)."""
+    return Figure(figsize=size) if off_screen else plt.figure(figsize=size)
+
+
 def _time_axis(ax, start: float, end: float) -> None:
     ax.set_xlim(start, end)
     ax.xaxis.set_major_locator(MultipleLocator(60))
@@ -36,10 +44,10 @@ def _time_axis(ax, start: float, end: float) -> None:
     ax.tick_params(axis="x", labelrotation=45)
 
 
-def arrivals_by_time(fit: FitResult) -> Figure:
+def arrivals_by_time(fit: FitResult, off_screen: bool = False) -> Figure:
     """Visitors arriving per half hour, mean over the log's days: observed (bars, 95%
     CI across days) against the fitted profile (steps)."""
-    fig = Figure(figsize=(9, 4.5))
+    fig = _figure((9, 4.5), off_screen)
     ax = fig.subplots()
     hours, arrivals = fit.hours, fit.arrivals
     edges = np.arange(hours.opens_at, hours.cutoff_at + 30, 30)
@@ -81,10 +89,10 @@ def arrivals_by_time(fit: FitResult) -> Figure:
     return fig
 
 
-def daily_by_weekday(fit: FitResult) -> Figure:
+def daily_by_weekday(fit: FitResult, off_screen: bool = False) -> Figure:
     """Visitors a day by weekday: each observed day (dots), the fitted expectation
     (bars) and its Poisson 95% range, widened by day_cv."""
-    fig = Figure(figsize=(8, 4.5))
+    fig = _figure((8, 4.5), off_screen)
     ax = fig.subplots()
     daily = fit.daily
     days = [w for w in WEEKDAYS if w in set(daily["weekday"])]
@@ -123,9 +131,11 @@ def daily_by_weekday(fit: FitResult) -> Figure:
     return fig
 
 
-def service(matter: str, values: np.ndarray, fit: DurationFit, pooled: bool) -> Figure:
+def service(
+    matter: str, values: np.ndarray, fit: DurationFit, pooled: bool, off_screen: bool = False
+) -> Figure:
     """A matter's service times: histogram with the fitted density, and a QQ plot."""
-    fig = Figure(figsize=(9, 3.8))
+    fig = _figure((9, 3.8), off_screen)
     left, right = fig.subplots(1, 2)
     dist = fit.dist()
     top = float(np.quantile(values, 0.99))
@@ -176,10 +186,10 @@ def service(matter: str, values: np.ndarray, fit: DurationFit, pooled: bool) -> 
     return fig
 
 
-def patience(fit: FitResult) -> Figure:
+def patience(fit: FitResult, off_screen: bool = False) -> Figure:
     """Share still waiting after t minutes: Kaplan-Meier of the observed (giving up
     exact, served right-censored) against the fitted survival."""
-    fig = Figure(figsize=(8, 4.5))
+    fig = _figure((8, 4.5), off_screen)
     ax = fig.subplots()
     data = fit.patience
     assert data is not None
@@ -223,10 +233,10 @@ def patience(fit: FitResult) -> Figure:
     return fig
 
 
-def open_windows(fit: FitResult, pool: str) -> Figure:
+def open_windows(fit: FitResult, pool: str, off_screen: bool = False) -> Figure:
     """Windows of a pool seen at work per half hour (mean over days, with the days'
     10%-90% range) and the fitted schedule."""
-    fig = Figure(figsize=(8, 4))
+    fig = _figure((8, 4), off_screen)
     ax = fig.subplots()
     table = fit.open_windows[pool]
     starts = np.array(table.columns, dtype=float)
@@ -262,21 +272,18 @@ def open_windows(fit: FitResult, pool: str) -> Figure:
     return fig
 
 
-def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series) -> Figure:
+def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series, off_screen: bool = False) -> Figure:
     """One KPI by hour: the simulation's mean and 90% band, the log's values."""
-    fig = Figure(figsize=(8, 4))
+    fig = _figure((8, 4), off_screen)
     ax = fig.subplots()
-    rows = hours[hours["kpi"] == verdict["kpi"]]
+    rows = hours[hours["kpi"] == verdict["kpi"]].set_index("hour")
+    span = range(int(rows.index.min()), int(rows.index.max()) + 1)
+    rows = rows.reindex(span).reset_index()  # an hour with no tickets (lunch): a gap
+    rows["inside"] = rows["inside"].fillna(True).astype(bool)
     x = rows["hour"].to_numpy() * 60 + 30
-    ax.fill_between(
-        x,
-        rows["band_low"],
-        rows["band_high"],
-        color="#c6dbef",
-        step="mid",
-        label="simulated, 90% band",
-    )
-    ax.plot(x, rows["simulated"], "-", color="#3182bd", label="simulated, mean")
+    ax.bar(x, rows["band_high"] - rows["band_low"], bottom=rows["band_low"], width=50,
+           color="#c6dbef", label="simulated, 90% band")  # fmt: skip
+    ax.plot(x, rows["simulated"], "_", ms=18, mew=2, color="#3182bd", label="simulated, mean")
     colours = np.where(rows["inside"], "#31a354", "#d62728")
     ax.scatter(x, rows["observed"], c=colours, zorder=3, s=25, label="the log (red: outside)")
     _time_axis(ax, x.min() - 30, x.max() + 30)
@@ -284,7 +291,8 @@ def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series) -> Figure:
     ax.set(
         xlabel="hour of the ticket",
         ylabel=f"{verdict['what']} ({unit})",
-        title=f"{verdict['what']} by hour: {verdict['verdict']} (p = {verdict['p_value']:.2g})",
+        title=f"{verdict['what'].capitalize()} by hour: {verdict['verdict']} "
+        f"(p = {verdict['p_value']:.2g})",
     )
     ax.set_ylim(bottom=0)
     if unit == "share":
@@ -294,10 +302,12 @@ def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series) -> Figure:
     return fig
 
 
-def replay_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min") -> Figure:
+def replay_by_hour(
+    by_hour: pd.DataFrame, kpi: str = "wait_mean_min", off_screen: bool = False
+) -> Figure:
     """Mean wait by hour of the ticket: the log, and each scenario replayed on its
     visitors (mean and 95% CI across replications)."""
-    fig = Figure(figsize=(8, 4.5))
+    fig = _figure((8, 4.5), off_screen)
     ax = fig.subplots()
     for name, rows in by_hour.groupby("scenario", sort=False):
         x = rows["hour"].to_numpy() * 60 + 30

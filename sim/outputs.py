@@ -423,26 +423,26 @@ def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
         Heading("Demand"),
         Chart(
             "arrivals_by_time.png",
-            lambda: fit_plots.arrivals_by_time(result),
+            lambda: fit_plots.arrivals_by_time(result, off_screen=True),
             "Arrivals per half hour: observed mean of days (95% CI) and the fitted profile",
         ),
         Chart(
             "days_by_weekday.png",
-            lambda: fit_plots.daily_by_weekday(result),
+            lambda: fit_plots.daily_by_weekday(result, off_screen=True),
             "Visitors a day by weekday: observed days and the fitted expectation",
         ),
         Heading("Windows"),
     ]
     for i, pool in enumerate(scenario.windows, 1):
         caption = f"{pool}: windows seen at work by half hour, and the fitted schedule"
-        draw = lambda p=pool: fit_plots.open_windows(result, p)  # noqa: E731
+        draw = lambda p=pool: fit_plots.open_windows(result, p, off_screen=True)  # noqa: E731
         page.append(Chart(f"windows_{i:02d}.png", draw, caption))
     if result.patience is not None:
         page += [
             Heading("Patience"),
             Chart(
                 "patience.png",
-                lambda: fit_plots.patience(result),
+                lambda: fit_plots.patience(result, off_screen=True),
                 "Patience: observed survival against the censored fit (and the biased "
                 "fit to those who left only)",
             ),
@@ -453,7 +453,9 @@ def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
         page.append(
             Chart(
                 f"service_{i:02d}.png",
-                lambda m=matter, v=values, f=fit, p=pooled: fit_plots.service(m, v, f, p),
+                lambda m=matter, v=values, f=fit, p=pooled: fit_plots.service(
+                    m, v, f, p, off_screen=True
+                ),
                 f"{matter}: service times, fitted density and QQ plot",
             )
         )
@@ -509,7 +511,7 @@ def replay_output(result: ReplayResult) -> Output:
         ),
         Chart(
             "waits_by_hour.png",
-            lambda: fit_plots.replay_by_hour(by_hour),
+            lambda: fit_plots.replay_by_hour(by_hour, off_screen=True),
             "Mean wait by hour: the log and each scenario on its visitors (95% CI)",
         ),
     ]
@@ -575,7 +577,7 @@ def backtest_output(result: Backtest, log_file: str = "") -> Output:
         page.append(
             Chart(
                 f"backtest_{i:02d}.png",
-                lambda r=row: fit_plots.backtest_kpi(result.hours, r),
+                lambda r=row: fit_plots.backtest_kpi(result.hours, r, off_screen=True),
                 f"{row['what']} by hour: the log against the simulation's 90% band",
             )
         )

@@ -65,10 +65,11 @@ ALPHA = 0.05  # a KPI is not reproduced when the log is farther than 95% of repl
 
 def observed_result(tickets: pd.DataFrame, scenario: Scenario) -> RunResult:
     """The KPIs of a log itself (sim.metrics on it), for the hall the log shows: its
-    pools discovered, every window seen open all day; the target is the scenario's."""
+    pools discovered, every window seen open all day, in the scenario's opening hours
+    (so overtime and utilization count the same hours) and with its target."""
     pools = pool_of_window(tickets)
     log = observed_log(tickets, pools)
-    capacity = observed_capacity(tickets, pools, scenario.target_wait_min)
+    capacity = observed_capacity(tickets, pools, scenario)
     return analyse(scenario, log, 0, 1, capacity)
 
 
@@ -169,7 +170,7 @@ def backtest(
     progress: bool = False,
 ) -> Backtest:
     """Simulate the log's days (from `holdout` on, if given) and set the log against
-    the simulation hour by hour."""
+    the simulation hour by hour (a verdict needs at least 5 replications)."""
     warnings = []
     if holdout is not None:
         tickets = tickets[tickets["taken_at"].dt.date >= holdout]
@@ -250,14 +251,16 @@ def _tail(own: np.ndarray, observed: float) -> float:
 def _verdict(kpi: str, hours: pd.DataFrame, p: float, reps: int) -> dict:
     above = hours[~hours["inside"] & (hours["observed"] > hours["band_high"])]["hour"]
     below = hours[~hours["inside"] & (hours["observed"] < hours["band_low"])]["hour"]
-    reproduced = bool(p >= ALPHA)
+    reproduced = bool(p >= ALPHA)  # NaN (fewer than 5 replications): undecided
     what, unit = BACKTEST_KPIS[kpi]
     says = f"in the band in {int(hours['inside'].sum())} of {len(hours)} hours"
     if len(above):
         says += f"; the log is above it at {_hours(above)}"
     if len(below):
         says += f"; below it at {_hours(below)}"
-    if not reproduced:
+    if p != p:
+        says += ": undecided, a verdict needs at least 5 replications"
+    elif not reproduced:
         says += (
             f": the log is farther from the model than its own replications come (p = "
             f"{p:.2g}, {reps} replications): the model does not reproduce the hall's {what}"
@@ -272,7 +275,7 @@ def _verdict(kpi: str, hours: pd.DataFrame, p: float, reps: int) -> dict:
         "observed": float(hours["observed"].mean()),
         "simulated": float(hours["simulated"].mean()),
         "p_value": p,
-        "verdict": "reproduced" if reproduced else "not reproduced",
+        "verdict": "reproduced" if reproduced else "not reproduced" if p == p else "undecided",
         "says": says,
     }
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.calendar import WEEKDAYS
 from sim.errors import TicketLogError
-from sim.fit_demand import fit_calendar, minute_of_day, visitors_of
+from sim.fit_demand import minute_of_day
 from sim.fit_windows import discover_pools, speed_factors
 from sim.metrics import Capacity
 from sim.overrides import with_settings
@@ -250,20 +250,15 @@ def observed_log(
     return out.sort_values(["day", "ticket_at"], kind="stable", ignore_index=True)
 
 
-def observed_capacity(
-    tickets: pd.DataFrame, pools: dict[str, str], target_wait_min: float
-) -> Capacity:
-    """The observed hall's capacity for its KPIs: every window seen, all day, in the
-    hours and lunch the log shows (sim.fit_demand.fit_calendar)."""
-    hours = fit_calendar(tickets, visitors_of(tickets).frame["arrival_min"].to_numpy())
-    intervals = [(hours.opens_at, hours.closes_at)]
-    if hours.lunch is not None:
-        intervals = [(hours.opens_at, hours.lunch[0]), (hours.lunch[1], hours.closes_at)]
+def observed_capacity(tickets: pd.DataFrame, pools: dict[str, str], scenario: Scenario) -> Capacity:
+    """The observed hall's capacity for its KPIs: every window seen, all day, on the
+    log's days, in the scenario's opening hours and lunch, with its target."""
+    cal = scenario.calendar
     windows = pd.Series(pools).value_counts()
     return Capacity(
         windows={str(p): int(n) for p, n in windows.items()},
-        service_intervals=tuple(intervals),
-        closes_at=hours.closes_at,
-        days=len(hours.dates),
-        target_wait_min=target_wait_min,
+        service_intervals=tuple(cal.service_intervals()),
+        closes_at=cal.closes_at,
+        days=tickets["taken_at"].dt.normalize().nunique(),
+        target_wait_min=scenario.target_wait_min,
     )

@@ -101,3 +101,24 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert not out.exists() and not results.exists()
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ([] if case == "missing" else [log.name])
+
+
+def test_log_writes_a_log_with_known_faults_in_chinese_gbk(tmp_path, capsys):
+    scenario = tmp_path / "hall.yaml"
+    scenario.write_text(
+        f"extends: {ROOT / 'scenarios/examples/logged-hall.yaml'}\ncalendar: {{days: 3}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "新建文件夹" / "叫号.csv"
+    args = ["log", str(scenario), "--out", str(out), "--headers", "zh", "--encoding", "gbk"]
+    assert main([*args, "--faults", "2"]) == 0
+    assert "叫号.csv" in capsys.readouterr().out
+    from sim.ticketlog import FAULT_KINDS, read_tickets
+
+    log = read_tickets(out, hours=(510, 1020))
+    assert log.fault_counts == dict.fromkeys(FAULT_KINDS, 2)
+    assert "取号时间" in out.read_bytes().decode("gbk")
+    before = out.read_bytes()
+    assert main(args) == 2 and "--force" in _one_error_line(capsys)
+    assert out.read_bytes() == before
+    assert main(["log", str(scenario), "--out", str(tmp_path / "log.txt")]) == 2

@@ -31,7 +31,7 @@ def test_notebook_runs(path, monkeypatch):
     assert not errors
     # every cell that draws shows its figure inline (hallsim never sets the backend)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    drawing = [cell for cell in code if "plt.subplots" in cell.source]
+    drawing = [cell for cell in code if "plt.subplots" in cell.source or "_plots." in cell.source]
     assert drawing, "each notebook has a figure"
     for cell in drawing:
         images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
