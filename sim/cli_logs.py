@@ -16,9 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from sim.calendar import parse_time
+from sim.caselog import CaseLog, read_cases
 from sim.cli_options import execution_options, executor, out_folder, seed
 from sim.errors import ResultsExistError, UsageError
 from sim.experiment import progress_enabled
@@ -30,7 +32,7 @@ from sim.outputs import backtest_output, fit_output, replay_output
 from sim.replay import backtest, replay, replay_summary
 from sim.report import write
 from sim.streams import DEFAULT_SEED
-from sim.ticketgen import tickets_from_log, with_faults, write_tickets
+from sim.ticketgen import cases_from_run, tickets_from_log, with_faults, write_cases, write_tickets
 from sim.ticketlog import PRESETS, TICKET_COLUMNS, TicketLog, read_tickets
 
 __all__ = ["COMMANDS", "add_parsers"]
@@ -103,8 +105,14 @@ def add_parsers(sub) -> None:
         metavar="N",
         help="N faulty rows of every kind (sim.ticketlog.FAULT_KINDS)",
     )
+    p.add_argument(
+        "--cases",
+        type=Path,
+        metavar="FILE",
+        help="also write the case log of the run (approval system: 受理, 办结)",
+    )
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="random seed (>= 0)")
-    p.add_argument("--force", action="store_true", help="replace the log file")
+    p.add_argument("--force", action="store_true", help="replace the log files")
 
     p = sub.add_parser("fit", help="fit a runnable scenario to a hall's ticket log")
     _log_options(p)
@@ -129,26 +137,45 @@ def add_parsers(sub) -> None:
         help="working days the scenario simulates (default: the log's, at most 20)",
     )
     p.add_argument(
-        "--until", type=_date, metavar="DATE",
+        "--cases",
+        type=Path,
+        metavar="FILE",
+        help="a case log (受理时间, 办结时间, 承诺时限...): fit the back office too",
+    )
+    p.add_argument(
+        "--case-map",
+        dest="case_columns",
+        action="append",
+        default=[],
+        metavar="OURS=THEIRS",
+        help="a column of the case log for one of ours",
+    )
+    p.add_argument(
+        "--until",
+        type=_date,
+        metavar="DATE",
         help="fit on the tickets before this date only (then backtest --holdout DATE)",
-    )  # fmt: skip
+    )
     p.add_argument("--force", action="store_true", help="replace the scenario file and report")
 
     p = sub.add_parser("replay", help="run a log's visitors through scenarios' windows")
     _log_options(p)
     p.add_argument("scenarios", type=Path, nargs="+", help="baseline first, then alternatives")
     p.add_argument(
-        "--observed-service", action="store_true",
+        "--observed-service",
+        action="store_true",
         help="replay the observed service times too (else each scenario's)",
-    )  # fmt: skip
+    )
     execution_options(p, 10)
 
     p = sub.add_parser("backtest", help="set a scenario against a log, hour by hour")
     _log_options(p)
     p.add_argument(
-        "scenario", type=Path, nargs="?",
+        "scenario",
+        type=Path,
+        nargs="?",
         help="the scenario to test (with --holdout and none: fitted before the date)",
-    )  # fmt: skip
+    )
     p.add_argument("--holdout", type=_date, metavar="DATE", help="test on tickets from DATE on")
     execution_options(p, 20)
 
@@ -185,6 +212,23 @@ def read_log(args: argparse.Namespace) -> TicketLog:
     return log
 
 
+def _read_cases(args: argparse.Namespace) -> CaseLog:
+    mapping: dict[str, str] = {}
+    for pair in args.case_columns:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise UsageError(f"--case-map {pair!r}: write OURS=THEIRS, e.g. accepted_at=受理时间")
+        mapping[ours.strip()] = theirs.strip()
+    log = read_cases(args.cases, mapping or None, args.encoding)
+    faults = sum(log.fault_counts.values())
+    if faults:
+        kinds = ", ".join(f"{k} {n}" for k, n in log.fault_counts.items() if n)
+        print(f"hallsim: {args.cases}: {faults} faulty rows left out ({kinds})", file=sys.stderr)
+    if log.cases.empty:
+        raise UsageError(f"{args.cases}: no case left to fit")
+    return log
+
+
 def _write_text(path: Path, text: str) -> None:
     """Write a file whole or not at all (a temporary file beside it, then renamed)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -213,22 +257,32 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise UsageError("--days must be from 1 to 10000")
     started = time.perf_counter()
     log = read_log(args)
+    cases = _read_cases(args) if args.cases else None
     if args.until is not None:
         log = _before(log, args.until)
+        if cases is not None:
+            kept = cases.cases[cases.cases["accepted_at"].dt.date < args.until]
+            cases = CaseLog(kept.reset_index(drop=True), cases.faults, cases.source)
     result = fit_tickets(
         log,
         name=name,
         criterion=args.criterion,
         target_wait_min=args.target_wait,
         days=args.days,
+        cases=cases,
     )
     for warning in result.warnings:
         print(f"hallsim: warning: {warning}", file=sys.stderr)
     for what in clean_debris(results.parent):
         print(f"hallsim: {what}", file=sys.stderr)
-    folder = write(
-        fit_output(result, log.faults), results, args.force, time.perf_counter() - started
+    faults = (
+        log.faults
+        if cases is None
+        else pd.concat(
+            [log.faults.assign(log="tickets"), cases.faults.assign(log="cases")], ignore_index=True
+        )
     )
+    folder = write(fit_output(result, faults), results, args.force, time.perf_counter() - started)
     _write_text(out, fit_yaml(result))
     scenario = result.scenario
     hours = result.hours
@@ -258,12 +312,32 @@ def _make_folder(folder: Path) -> None:
         raise UsageError(f"cannot write into {folder}: permission denied") from None
 
 
+def _write_whole(path: Path, write) -> None:
+    """Write a file whole or not at all: `write(temporary path)`, then rename."""
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
+    )
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _cmd_log(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
         raise UsageError(f"--out {out}: write .csv, .xlsx or .parquet")
     if out.is_dir() or (out.exists() and not args.force):
         raise ResultsExistError(f"{out} already exists; pass --force to replace it")
+    destinations = [out] + ([args.cases] if args.cases else [])
+    for path in destinations[1:]:
+        if path.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+            raise UsageError(f"--cases {path}: write .csv, .xlsx or .parquet")
+        if path.is_dir() or (path.exists() and not args.force):
+            raise ResultsExistError(f"{path} already exists; pass --force to replace it")
     if not 0 <= args.faults <= 1000:
         raise UsageError("--faults must be from 0 to 1000")
     try:
@@ -271,25 +345,25 @@ def _cmd_log(args: argparse.Namespace) -> int:
     except LookupError:
         raise UsageError(f"--encoding {args.encoding}: no such encoding") from None
     scenario = load_scenario(args.scenario)
-    _make_folder(out.parent)
-    tickets = tickets_from_log(simulate_all(scenario, args.seed, 0).log)
+    for path in destinations:
+        _make_folder(path.parent)
+    run = simulate_all(scenario, args.seed, 0)
+    tickets = tickets_from_log(run.log, scenario.calendar.horizon_days)
     if args.faults:
         cal = scenario.calendar
         tickets, _ = with_faults(tickets, args.faults, args.seed, (cal.opens_at, cal.closes_at))
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=out.suffix)
-    os.close(handle)
-    try:
-        write_tickets(tickets, Path(temporary), args.headers, args.encoding)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    _write_whole(out, lambda path: write_tickets(tickets, path, args.headers, args.encoding))
+
     days = scenario.calendar.days + scenario.calendar.warmup_days
     print(
         f"{out}: {len(tickets)} tickets of {scenario.name}, {days} working days from "
         f"{scenario.calendar.date_of(0)}, seed {args.seed}"
         + (f", {args.faults} faulty rows of each kind" if args.faults else "")
     )
+    if args.cases:
+        cases = cases_from_run(run.log, run.cases, scenario.calendar.horizon_days)
+        _write_whole(args.cases, lambda path: write_cases(cases, path, args.headers, args.encoding))
+        print(f"{args.cases}: {len(cases)} cases accepted on those days")
     return 0
 
 
@@ -310,9 +384,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     log = read_log(args)
     with executor(args) as pool:
         result = replay(
-            log.tickets, scenarios, args.reps, args.seed, pool, args.observed_service,
+            log.tickets,
+            scenarios,
+            args.reps,
+            args.seed,
+            pool,
+            args.observed_service,
             progress_enabled(),
-        )  # fmt: skip
+        )
     folder = write(replay_output(result), out, args.force, time.perf_counter() - started)
     trace = result.trace
     print(

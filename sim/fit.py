@@ -17,7 +17,9 @@ import pandas as pd
 import yaml
 
 from sim.calendar import WEEKDAYS, format_time
+from sim.caselog import CaseLog
 from sim.errors import TicketLogError
+from sim.fit_cases import fit_cases
 from sim.fit_demand import (
     Hours,
     Param,
@@ -63,6 +65,9 @@ class FitResult:
     patience: PatienceData | None
     open_windows: dict[str, pd.DataFrame]  # pool -> date x half hour
     source: dict = field(default_factory=dict)
+    # from a case log: matter -> (working days to completion, NaN if open; working days
+    # from acceptance to the log's end; the fit of those not instant)
+    leads: dict[str, tuple[np.ndarray, np.ndarray, DurationFit]] = field(default_factory=dict)
 
 
 def _service_min(tickets: pd.DataFrame) -> pd.Series:
@@ -77,8 +82,10 @@ def fit_tickets(
     target_wait_min: float = 20.0,
     days: int | None = None,
     seed: int = 0,
+    cases: CaseLog | pd.DataFrame | None = None,
 ) -> FitResult:
-    """Fit a scenario to clean tickets (sim.ticketlog columns) or a read TicketLog."""
+    """Fit a scenario to clean tickets (sim.ticketlog columns) or a read TicketLog, and
+    its back office to a case log (sim.caselog), if given."""
     tickets = log.tickets if isinstance(log, TicketLog) else log
     source = log.source if isinstance(log, TicketLog) else {}
     where = source.get("file", "<tickets>")
@@ -226,6 +233,21 @@ def fit_tickets(
             "or how early booked visitors came)."
         )
 
+    sources = [_source_line(source, tickets, hours)]
+    backoffice, leads = None, {}
+    if cases is not None:
+        case_frame = cases.cases if isinstance(cases, CaseLog) else cases
+        case_fit = fit_cases(case_frame, hours, department_of, set(matters), criterion)
+        params += case_fit.params
+        warnings += case_fit.warnings
+        assumptions += case_fit.assumptions
+        for matter, fields in case_fit.matters.items():
+            matters[matter].update(fields)
+        if case_fit.teams:
+            backoffice = {"teams": case_fit.teams}
+        leads = case_fit.leads
+        sources.append(_case_source_line(cases, case_frame))
+
     n_days = len(hours.dates)
     sim_days = days or min(n_days, 20)
     calendar: dict = {
@@ -253,11 +275,10 @@ def fit_tickets(
     assumptions.append(
         f"Target wait {target_wait_min:g} min: not in the log, set by `--target-wait`."
     )
-    source_line = _source_line(source, tickets, hours)
     data: dict = {
         "name": name,
         "description": f"Fitted by hallsim fit from {source.get('file', 'a ticket log')}.",
-        "sources": [source_line],
+        "sources": sources,
         "assumptions": assumptions,
         "calendar": calendar,
         "demand": demand,
@@ -269,6 +290,8 @@ def fit_tickets(
     data["target_wait_min"] = target_wait_min
     if appointments is not None:
         data["appointments"] = appointments
+    if backoffice is not None:
+        data["backoffice"] = backoffice
     scenario = parse_scenario(data, f"{name} (fitted)")
     arrivals = visitors.frame[["date", "arrival_min"]].assign(weekday=weekday)
     table = pd.DataFrame([p.__dict__ for p in params]).rename(columns={"name": "parameter"})
@@ -284,6 +307,7 @@ def fit_tickets(
         patience,
         open_tables,
         source,
+        leads,
     )
 
 
@@ -294,6 +318,18 @@ def _source_line(source: dict, tickets: pd.DataFrame, hours: Hours) -> str:
     return (
         f"Ticket log {file}{sha}: {hours.dates[0]} to {hours.dates[-1]}, {len(tickets)} "
         f"clean tickets of {rows} rows ({rows - len(tickets)} faulty rows left out)."
+    )
+
+
+def _case_source_line(cases: CaseLog | pd.DataFrame, frame: pd.DataFrame) -> str:
+    source = cases.source if isinstance(cases, CaseLog) else {}
+    rows = source.get("rows", len(frame))
+    sha = f", SHA-256 {source['sha256']}" if "sha256" in source else ""
+    first, last = frame["accepted_at"].min().date(), frame["accepted_at"].max().date()
+    return (
+        f"Case log {source.get('file', 'given as a table')}{sha}: accepted {first} to "
+        f"{last}, {len(frame)} clean cases of {rows} rows ({rows - len(frame)} faulty rows "
+        "left out)."
     )
 
 

@@ -53,10 +53,11 @@ class DurationFit:
     n_left: int
     ks_d: float = math.nan  # Kolmogorov-Smirnov on the exact times (uncensored fits only)
     ks_p: float = math.nan
+    n_interval: int = 0  # known only to lie between two values (whole days in a log)
 
     @property
     def n(self) -> int:
-        return self.n_exact + self.n_right + self.n_left
+        return self.n_exact + self.n_right + self.n_left + self.n_interval
 
     def spec(self, digits: int = 4) -> dict:
         """The scenario's distribution spec (sim.dists)."""
@@ -95,21 +96,24 @@ def fit_duration(
     left: np.ndarray | None = None,
     criterion: str = "aic",
     families: tuple[str, ...] = FAMILIES,
+    interval: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[DurationFit, list[DurationFit]]:
-    """Fit every family to the times (minutes; exact, right- and left-censored) and
-    choose one by `criterion` ("aic" or "bic"). Returns (chosen, all fits)."""
+    """Fit every family to the times (exact, right- and left-censored, and known only
+    to lie in an interval (low, high)) and choose one by `criterion` ("aic" or "bic").
+    Returns (chosen, all fits)."""
     if criterion not in ("aic", "bic"):
         raise ValueError(f"criterion: 'aic' or 'bic', not {criterion!r}")
     data = [
         _weighted(np.maximum(x, 1e-3)) if x is not None else _weighted(np.array([]))
         for x in (exact, right, left)
     ]
-    n_exact, n_right, n_left = (int(c.sum()) for _, c in data)
-    if n_exact + n_left == 0:
-        raise ValueError("nothing to fit: no exact or left-censored times")
+    data.append(_intervals(interval))
+    n_exact, n_right, n_left = (int(c.sum()) for _, c in data[:3])
+    if n_exact + n_left + int(data[3][1].sum()) == 0:
+        raise ValueError("nothing to fit: no exact, left-censored or interval times")
     fits = [_fit_family(family, data) for family in families]
     chosen = min(fits, key=lambda f: getattr(f, criterion))
-    if n_right == 0 and n_left == 0 and n_exact >= 2:
+    if n_right == 0 and n_left == 0 and not len(data[3][0]) and n_exact >= 2:
         x = np.asarray(exact, dtype=float)
         x = x[np.isfinite(x)]
         fits = [_with_ks(f, x) for f in fits]
@@ -117,11 +121,24 @@ def fit_duration(
     return chosen, fits
 
 
+def _intervals(interval: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (low, high) pairs and their counts."""
+    if interval is None or not len(interval[0]):
+        return np.zeros((0, 2)), np.zeros(0)
+    pairs = np.column_stack([np.maximum(interval[0], 0.0), interval[1]]).astype(float)
+    distinct, counts = np.unique(pairs, axis=0, return_counts=True)
+    return distinct, counts.astype(float)
+
+
 def _loglik(family: str, theta: np.ndarray, data) -> float:
     mean, cv = math.exp(theta[0]), (1.0 if family == "exponential" else math.exp(theta[1]))
     d = frozen(family, mean, cv)
-    (xe, ce), (xr, cr), (xl, cl) = data
+    (xe, ce), (xr, cr), (xl, cl), (xi, ci) = data
     total = 0.0
+    if len(xi):  # P(low < T <= high), from whichever tail is more precise
+        low, high = xi[:, 0], xi[:, 1]
+        p = np.where(high <= mean, d.cdf(high) - d.cdf(low), d.sf(low) - d.sf(high))
+        total += float(ci @ np.log(np.maximum(p, 1e-300)))
     if len(xe):
         total += float(ce @ d.logpdf(xe))
     if len(xr):
@@ -132,9 +149,14 @@ def _loglik(family: str, theta: np.ndarray, data) -> float:
 
 
 def _fit_family(family: str, data) -> DurationFit:
-    (xe, ce), (xr, cr), (xl, cl) = data
-    # a start from the exact (or all) times' moments
-    x, c = (xe, ce) if len(xe) else (np.concatenate([xl, xr]), np.concatenate([cl, cr]))
+    (xe, ce), (xr, cr), (xl, cl), (xi, ci) = data
+    # a start from the exact (or interval midpoints, or all) times' moments
+    if len(xe):
+        x, c = xe, ce
+    elif len(xi):
+        x, c = np.maximum(xi.mean(axis=1), 1e-3), ci
+    else:
+        x, c = np.concatenate([xl, xr]), np.concatenate([cl, cr])
     m = float(c @ x / c.sum())
     sd = math.sqrt(max(float(c @ (x - m) ** 2 / c.sum()), 1e-12))
     start = np.array([math.log(m * (2 if len(xr) else 1)), math.log(min(max(sd / m, 0.05), 5))])
@@ -149,7 +171,7 @@ def _fit_family(family: str, data) -> DurationFit:
     result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
     theta = result.x
     loglik = -float(result.fun)
-    n = int(ce.sum() + cr.sum() + cl.sum())
+    n = int(ce.sum() + cr.sum() + cl.sum() + ci.sum())
     se = _standard_errors(objective, theta)
     mean_ci = (math.exp(theta[0] - _Z95 * se[0]), math.exp(theta[0] + _Z95 * se[0]))
     if k == 2:
@@ -171,6 +193,7 @@ def _fit_family(family: str, data) -> DurationFit:
         int(ce.sum()),
         int(cr.sum()),
         int(cl.sum()),
+        n_interval=int(ci.sum()),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "arrivals_by_time",
     "backtest_kpi",
     "daily_by_weekday",
+    "lead_times",
     "open_windows",
     "patience",
     "replay_by_hour",
@@ -327,4 +328,50 @@ def replay_by_hour(
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize="small")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def lead_times(fit: FitResult, matter: str, off_screen: bool = False) -> Figure:
+    """A matter's cases by working days from acceptance to completion, against the fit
+    (instant share, then the fitted waiting time, acceptance at midday). Only cases
+    accepted long enough before the log ends are shown, so that open ones are few."""
+    fig = _figure((8, 4), off_screen)
+    ax = fig.subplots()
+    days, to_end, duration = fit.leads[matter]
+    done = days[np.isfinite(days)].astype(int)
+    top = int(max(np.quantile(done, 0.95), 1)) + 1
+    seen = to_end >= top  # accepted at least `top` working days before the end
+    shown = days[seen]
+    n = len(shown)
+    finished = np.isfinite(shown)
+    counts = np.bincount(np.minimum(shown[finished].astype(int), top), minlength=top + 1)
+    x = np.arange(top + 1)
+    ax.bar(
+        x,
+        counts / max(n, 1),
+        color="#c6dbef",
+        label=f"observed ({n} cases accepted {top}+ days before the log ends, "
+        f"{int((~finished).sum())} still open)",
+    )
+    instant = float(np.mean(np.isfinite(days) & (days == 0)))
+    dist = duration.dist()
+    fitted = (1 - instant) * (dist.cdf(x + 0.5) - dist.cdf(np.maximum(x - 0.5, 0)))
+    fitted[0] += instant
+    fitted[-1] = 1 - fitted[:-1].sum()
+    ax.plot(
+        x,
+        fitted,
+        "o-",
+        color="#d62728",
+        ms=4,
+        label=f"fitted: {instant:.0%} instant, then {duration.family} "
+        f"mean {duration.mean:.3g} days",
+    )
+    ax.set(
+        xlabel="working days from acceptance to completion",
+        ylabel="share of cases",
+        title=f"{matter}: lead times (last bar: {top} days or more)",
+    )
+    ax.legend(loc="upper right", fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
     return fig

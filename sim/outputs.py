@@ -447,6 +447,17 @@ def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
                 "fit to those who left only)",
             ),
         ]
+    if result.leads:
+        page.append(Heading("Back office: lead times by matter (from the case log)"))
+        for i, matter in enumerate(result.leads, 1):
+            draw = lambda m=matter: fit_plots.lead_times(result, m, off_screen=True)  # noqa: E731
+            page.append(
+                Chart(
+                    f"lead_times_{i:02d}.png",
+                    draw,
+                    f"{matter}: working days to completion, observed and fitted",
+                )
+            )
     page.append(Heading("Service times by matter (busiest first)"))
     for i, (matter, (values, fit, _)) in enumerate(result.services.items(), 1):
         pooled = matter not in _own_fits(table)

@@ -11,18 +11,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.caselog import CASE_PRESETS
 from sim.ticketlog import FAULT_KINDS, PRESETS, TICKET_COLUMNS
 
-__all__ = ["ZH_STATUS", "as_text", "tickets_from_log", "with_faults", "write_tickets"]
+__all__ = [
+    "ZH_STATUS",
+    "as_text",
+    "cases_from_run",
+    "tickets_from_log",
+    "with_faults",
+    "write_cases",
+    "write_tickets",
+]
 
 ZH_STATUS = {"served": "已办结", "no_show": "过号", "abandoned": "弃号"}
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def tickets_from_log(log: pd.DataFrame) -> pd.DataFrame:
+def tickets_from_log(log: pd.DataFrame, days: int | None = None) -> pd.DataFrame:
     """Our ticket columns (sim.ticketlog.TICKET_COLUMNS) from an event log: a visitor
     who gave up or was sent home at closing left an abandoned ticket (弃号), with the
-    time they gave up (none for those sent home: their patience is not known)."""
+    time they gave up (none for those sent home: their patience is not known). With
+    `days`, the log ends after that many working days (a run's drain, with its return
+    and collection trips, is not in a log of the period)."""
+    if days is not None:
+        log = log[log["day"] < days]
     date = pd.to_datetime(log["date"]).dt.as_unit("ns")
 
     def at(column: str) -> pd.Series:
@@ -33,8 +46,11 @@ def tickets_from_log(log: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "ticket_id": (
-                log["day"].astype(str).str.zfill(3) + "-" + log["visitor"].astype(str)
-                + "-" + log["visit"].astype(str)
+                log["day"].astype(str).str.zfill(3)
+                + "-"
+                + log["visitor"].astype(str)
+                + "-"
+                + log["visit"].astype(str)
             ),
             "taken_at": at("ticket_at"),
             "called_at": at("start_at").where(served),
@@ -47,7 +63,7 @@ def tickets_from_log(log: pd.DataFrame) -> pd.DataFrame:
             "visitor": log["visitor"].astype(str),
             "booked": log["booked"].to_numpy(dtype=bool),
         }
-    ).sort_values(["taken_at", "ticket_id"], ignore_index=True)  # fmt: skip
+    ).sort_values(["taken_at", "ticket_id"], ignore_index=True)
 
 
 def as_text(tickets: pd.DataFrame) -> pd.DataFrame:
@@ -110,9 +126,11 @@ def with_faults(
     for a in rng.permutation(served):
         if len(pairs) == per_kind:
             break
-        inside = served[(start.to_numpy()[served] > start.iloc[a])
-                        & (end.to_numpy()[served] < end.iloc[a])
-                        & (window.to_numpy()[served] != window.iloc[a])]  # fmt: skip
+        inside = served[
+            (start.to_numpy()[served] > start.iloc[a])
+            & (end.to_numpy()[served] < end.iloc[a])
+            & (window.to_numpy()[served] != window.iloc[a])
+        ]
         inside = [b for b in inside if b not in used and b != a]
         if inside and a not in used:
             b = int(rng.choice(inside))
@@ -161,3 +179,96 @@ def _inject(
         text.loc[r, "taken_at"] = early.strftime(_TIME_FORMAT)
     else:
         raise ValueError(f"no such fault kind {kind!r}")
+
+
+def cases_from_run(log: pd.DataFrame, cases: pd.DataFrame, days: int | None = None) -> pd.DataFrame:
+    """A case log (sim.caselog columns) from a run's event log and case log: every
+    matter accepted at a window is a case, completed the day it was accepted if it was
+    instant, else when its back-office case ended (empty if still open at the end of the
+    last day of acceptances); `returns` are
+    the visits the visitor brought it before the one that accepted it. Applications
+    made online are not in it (they never came to a window). With `days`, the log holds
+    the cases accepted on the first `days` working days."""
+    if days is not None:  # the period's cases: accepted on its days
+        log = log[log["day"] < days]
+    accepted = log[(log["stage"] == "acceptance") & (log["outcome"] == "served")]
+    visits = accepted.assign(matter=accepted["matters"].astype(str).str.split("+")).explode(
+        "matter"
+    )
+    visits = visits.sort_values(["visitor", "matter", "day", "end_at"])
+    group = visits.groupby(["visitor", "matter"], sort=False)
+    last = visits.assign(returns=group.cumcount()).groupby(["visitor", "matter"]).tail(1)
+    at = pd.to_datetime(last["date"]).dt.as_unit("ns") + pd.to_timedelta(last["end_at"], unit="min")
+    frame = pd.DataFrame(
+        {
+            "visitor": last["visitor"].to_numpy(),
+            "matter": last["matter"].to_numpy(),
+            "accepted_at": at.to_numpy(),
+            "returns": last["returns"].to_numpy(),
+            "department": last["department"].astype(str).to_numpy(),
+        }
+    )
+    office = pd.DataFrame()
+    if len(cases):
+        done = pd.to_datetime(cases["finished_date"]).dt.as_unit("ns") + pd.to_timedelta(
+            cases["finished_at"], unit="min"
+        )
+        office = pd.DataFrame(
+            {
+                "visitor": cases["visitor"].to_numpy(),
+                "matter": cases["matter"].astype(str),
+                "completed_at": done.to_numpy(),
+                "promised_days": cases["promised_days"],
+                "statutory_days": cases["statutory_days"],
+                "office": True,
+            }
+        ).drop_duplicates(["visitor", "matter"])
+        frame = frame.merge(office, on=["visitor", "matter"], how="left")
+    else:
+        frame = frame.assign(
+            completed_at=pd.NaT, promised_days=np.nan, statutory_days=np.nan, office=False
+        )
+    instant = frame["office"].isna() | ~frame["office"].astype(bool)
+    frame["completed_at"] = frame["completed_at"].where(~instant, frame["accepted_at"])
+    # the log ends with the last day of acceptances: cases finishing later are open
+    end = frame["accepted_at"].max().normalize() + pd.Timedelta(days=1)
+    frame["completed_at"] = frame["completed_at"].where(frame["completed_at"] < end)
+    frame = frame.sort_values("accepted_at", ignore_index=True)
+    frame.insert(0, "case_id", [f"C{i:07d}" for i in range(len(frame))])
+    return frame[
+        [
+            "case_id",
+            "matter",
+            "accepted_at",
+            "completed_at",
+            "promised_days",
+            "statutory_days",
+            "department",
+            "returns",
+        ]
+    ]
+
+
+def write_cases(
+    cases: pd.DataFrame, path: str | Path, headers: str = "hallsim", encoding: str = "utf-8"
+) -> Path:
+    """Write a case log to .csv, .xlsx or .parquet; `headers` "zh": Chinese headers."""
+    path = Path(path)
+    text = cases.copy()
+    for column in ("accepted_at", "completed_at"):
+        text[column] = text[column].dt.strftime(_TIME_FORMAT).astype(object)
+    text = text.astype(object).where(text.notna(), None)
+    if headers == "zh":
+        text = text.rename(columns={ours: CASE_PRESETS["zh"][ours][0] for ours in text.columns})
+    elif headers != "hallsim":
+        raise ValueError(f"headers: 'hallsim' or 'zh', not {headers!r}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        text.to_csv(path, index=False, encoding=encoding)
+    elif suffix == ".xlsx":
+        text.to_excel(path, index=False, engine="openpyxl")
+    elif suffix == ".parquet":
+        text.to_parquet(path, index=False)
+    else:
+        raise ValueError(f"{path}: write .csv, .xlsx or .parquet")
+    return path

@@ -173,46 +173,49 @@ def _read_frame(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str | N
 
 
 def _resolve_mapping(
-    path: Path, raw: pd.DataFrame, mapping: str | Mapping[str, str] | None
+    path: Path,
+    raw: pd.DataFrame,
+    mapping: str | Mapping[str, str] | None,
+    columns: Mapping[str, tuple[bool, str]] = TICKET_COLUMNS,
+    presets: Mapping[str, Mapping[str, tuple[str, ...]]] = PRESETS,
 ) -> dict[str, str]:
-    """Our column -> the file's column, for every column the file has."""
+    """Our column -> the file's column, for every column the file has (`columns`: ours,
+    required or not; `presets`: known layouts)."""
     present = {str(c).strip(): c for c in raw.columns}
     if mapping is None or isinstance(mapping, str):
-        names = [mapping] if mapping else list(PRESETS)
-        unknown = [n for n in names if n not in PRESETS]
+        names = [mapping] if mapping else list(presets)
+        unknown = [n for n in names if n not in presets]
         if unknown:
-            raise TicketLogError(path, "", f"no preset {unknown[0]!r}; presets: {list(PRESETS)}")
+            raise TicketLogError(path, "", f"no preset {unknown[0]!r}; presets: {list(presets)}")
         best, best_missing = None, None
         for name in names:
             found = {
                 ours: present[next(t for t in theirs if t in present)]
-                for ours, theirs in PRESETS[name].items()
+                for ours, theirs in presets[name].items()
                 if any(t in present for t in theirs)
             }
-            missing = [
-                c for c, (required, _) in TICKET_COLUMNS.items() if required and c not in found
-            ]
+            missing = [c for c, (required, _) in columns.items() if required and c not in found]
             if not missing:
                 return found
             if best_missing is None or len(missing) < len(best_missing):
                 best, best_missing = name, missing
-        wanted = "/".join(PRESETS[best][best_missing[0]])
+        wanted = "/".join(presets[best][best_missing[0]])
         raise TicketLogError(
             path, wanted,
             f"no such column for {best_missing[0]} (preset {best}; the file has "
             f"{list(present)}); map it: --map {best_missing[0]}=COLUMN",
         )  # fmt: skip
-    columns = {}
+    mapped = {}
     for ours, theirs in mapping.items():
-        if ours not in TICKET_COLUMNS:
-            raise TicketLogError(path, ours, f"not a ticket column; ours: {list(TICKET_COLUMNS)}")
+        if ours not in columns:
+            raise TicketLogError(path, ours, f"not one of our columns: {list(columns)}")
         if theirs not in present:
             raise TicketLogError(path, theirs, f"no such column (the file has {list(present)})")
-        columns[ours] = present[theirs]
-    missing = [c for c, (required, _) in TICKET_COLUMNS.items() if required and c not in columns]
+        mapped[ours] = present[theirs]
+    missing = [c for c, (required, _) in columns.items() if required and c not in mapped]
     if missing:
         raise TicketLogError(path, missing[0], "required, but the mapping names no column for it")
-    return columns
+    return mapped
 
 
 def check_tickets(

@@ -122,3 +122,31 @@ def test_log_writes_a_log_with_known_faults_in_chinese_gbk(tmp_path, capsys):
     assert main(args) == 2 and "--force" in _one_error_line(capsys)
     assert out.read_bytes() == before
     assert main(["log", str(scenario), "--out", str(tmp_path / "log.txt")]) == 2
+
+
+def test_log_and_fit_with_a_case_log_from_the_command_line(tmp_path, capsys):
+    truth = ROOT / "scenarios/examples/logged-hall-backoffice.yaml"
+    scenario = tmp_path / "hall.yaml"
+    scenario.write_text(f"extends: {truth}\ncalendar: {{days: 6}}\n", encoding="utf-8")
+    tickets, cases = tmp_path / "叫号.csv", tmp_path / "办件.xlsx"
+    args = ["log", str(scenario), "--out", str(tickets), "--cases", str(cases), "--headers", "zh"]
+    assert main(args) == 0
+    out = tmp_path / "fitted.yaml"
+    fit = ["fit", str(tickets), "--cases", str(cases), "--out", str(out)]
+    assert main([*fit, "--results", str(tmp_path / "report")]) == 0
+    fitted = load_scenario(out)
+    assert fitted.backoffice is not None and fitted.matters["business_license"].approval
+    assert (tmp_path / "report" / "lead_times_01.png").exists()
+    # a case log that names no column we need: one line, exit 2, nothing written
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    bad = [
+        "fit",
+        str(tickets),
+        "--cases",
+        str(tmp_path / "bad.csv"),
+        "--out",
+        str(tmp_path / "x.yaml"),
+    ]
+    assert main([*bad, "--results", str(tmp_path / "r2")]) == 2
+    assert "no such column" in _one_error_line(capsys)
+    assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "r2").exists()

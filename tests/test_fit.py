@@ -181,3 +181,66 @@ def test_days_that_vary_beyond_poisson_are_measured(truth):
     result = fit_tickets(_log(varied, seed=4))
     _inside(result, "demand.day_cv", 0.25)
     assert result.scenario.demand.day_cv > 0.1
+
+
+@pytest.fixture(scope="module")
+def backoffice_truth():
+    # without patience: an applicant who gives up after being sent home is not in a
+    # case log, which lowers the return-visit estimate (stated in the assumptions)
+    truth = load_scenario(ROOT / "scenarios/examples/logged-hall-backoffice.yaml")
+    return with_settings(truth, {"calendar.days": 40, "patience_min": None})
+
+
+def test_the_back_office_is_recovered_from_a_case_log(backoffice_truth, tmp_path):
+    from sim.caselog import read_cases
+    from sim.ticketgen import cases_from_run, write_cases
+
+    run = simulate_all(backoffice_truth, 3, 0)
+    days = backoffice_truth.calendar.horizon_days
+    cases = cases_from_run(run.log, run.cases, days)
+    assert cases["completed_at"].isna().sum() > 20  # cases still open when the log ends
+    path = write_cases(cases, tmp_path / "办件.xlsx", headers="zh")
+    result = fit_tickets(tickets_from_log(run.log, days), cases=read_cases(path))
+    truth = backoffice_truth.matters
+    for name in ("business_license", "social_insurance"):
+        _inside(result, f"matters.{name}.instant_share", truth[name].instant_share)
+        delay = truth[name].approval.steps[0].delay_days
+        _inside(result, f"matters.{name}.approval.delay_days.mean", delay.mean)
+        _inside(result, f"matters.{name}.approval.delay_days.cv", delay.cv)
+        fitted = result.scenario.matters[name].approval
+        assert (fitted.promised_days, fitted.statutory_days) == (
+            truth[name].approval.promised_days, truth[name].approval.statutory_days
+        )  # fmt: skip
+    _inside(result, "matters.business_license.incomplete_share", 0.15)
+    assert result.scenario.matters["invoice"].instant_share == 1.0
+    assert set(result.scenario.backoffice.teams) == {"market", "social"}
+    assert any(line.startswith("Case log") for line in result.scenario.sources)
+
+
+def test_every_kind_of_faulty_case_row_is_counted(tmp_path):
+    from sim.caselog import CASE_FAULT_KINDS, read_cases
+
+    good = {"case_id": "A1", "matter": "tax", "accepted_at": "2025-03-03 09:00:00",
+            "completed_at": "2025-03-05 10:00:00", "promised_days": "5",
+            "statutory_days": "10", "returns": "0"}  # fmt: skip
+    rows = [good, {**good, "case_id": "A2"}]
+    bad = {
+        "missing_field": {"matter": None},
+        "unparsable": {"completed_at": "下周"},
+        "completed_before_accepted": {"completed_at": "2025-03-01 10:00:00"},
+        "bad_limits": {"promised_days": "12"},
+        "bad_returns": {"returns": "-1"},
+        "duplicate_id": {"case_id": "A1"},
+    }
+    for i, change in enumerate(bad.values()):
+        rows.append({**good, "case_id": f"B{i}", **change})
+    pd.DataFrame(rows).to_csv(tmp_path / "cases.csv", index=False)
+    log = read_cases(tmp_path / "cases.csv")
+    assert log.fault_counts == dict.fromkeys(CASE_FAULT_KINDS, 1)
+    assert list(log.cases["case_id"]) == ["A1", "A2"]
+
+
+def test_the_case_log_reference_in_docs_is_current():
+    from sim.caselog import reference_markdown
+
+    assert reference_markdown() in (ROOT / "docs/fit.md").read_text(encoding="utf-8")
