@@ -76,7 +76,8 @@ def _log_options(parser: argparse.ArgumentParser) -> None:
         "--hours",
         type=_hours,
         metavar="HH:MM-HH:MM",
-        help="opening hours: tickets taken outside them are faulty rows",
+        help="opening hours: tickets taken outside them are faulty rows; fit uses them "
+        "as the hall's hours",
     )
 
 
@@ -270,6 +271,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         target_wait_min=args.target_wait,
         days=args.days,
         cases=cases,
+        opening=args.hours,
     )
     for warning in result.warnings:
         print(f"hallsim: warning: {warning}", file=sys.stderr)

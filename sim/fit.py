@@ -83,9 +83,11 @@ def fit_tickets(
     days: int | None = None,
     seed: int = 0,
     cases: CaseLog | pd.DataFrame | None = None,
+    opening: tuple[int, int] | None = None,
 ) -> FitResult:
     """Fit a scenario to clean tickets (sim.ticketlog columns) or a read TicketLog, and
-    its back office to a case log (sim.caselog), if given."""
+    its back office to a case log (sim.caselog), if given. `opening` (opening, closing
+    in minutes of the day): the hall's hours, when known (else read from the log)."""
     tickets = log.tickets if isinstance(log, TicketLog) else log
     source = log.source if isinstance(log, TicketLog) else {}
     where = source.get("file", "<tickets>")
@@ -101,7 +103,7 @@ def fit_tickets(
     warnings: list[str] = []
     assumptions: list[str] = []
     visitors = visitors_of(tickets)
-    hours = fit_calendar(tickets, visitors.frame["arrival_min"].to_numpy())
+    hours = fit_calendar(tickets, visitors.frame["arrival_min"].to_numpy(), opening)
     department_of = _departments(tickets)
     if tickets["department"].isna().all():
         assumptions.append("The log names no departments: each matter is its own department.")
@@ -267,10 +269,16 @@ def fit_tickets(
         "weekend": list(hours.weekend),
         "holidays": [d.isoformat() for d in hours.holidays],
     }
+    closing = (
+        f"Opening hours {calendar['opens_at']}-{calendar['closes_at']} as given (--hours)."
+        if opening is not None
+        else f"Closing at {calendar['closes_at']} is when windows usually made their last "
+        "call (a log does not show windows open and idle at the end of the day: give the "
+        "hall's hours with --hours, or utilization reads high)."
+    )
     assumptions.append(
         f"Simulates {sim_days} working days from the log's first date; the log holds "
-        f"{n_days}. Closing at {calendar['closes_at']} is when windows usually made their "
-        "last call; everyone holding a ticket then is served."
+        f"{n_days}. {closing} Everyone holding a ticket at closing is served."
     )
     assumptions.append(
         f"Target wait {target_wait_min:g} min: not in the log, set by `--target-wait`."

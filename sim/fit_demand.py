@@ -70,11 +70,15 @@ class Hours:
     holidays: tuple[dt.date, ...]
 
 
-def fit_calendar(tickets: pd.DataFrame, arrival_min: np.ndarray) -> Hours:
+def fit_calendar(
+    tickets: pd.DataFrame, arrival_min: np.ndarray, opening: tuple[int, int] | None = None
+) -> Hours:
     """Opening, ticket cut-off, closing (to the half hour), lunch and the working days
     the log covers. Hours come from visitors' arrivals (their first tickets: a later
     ticket of a visitor is taken whenever the previous service ends), robust to a stray
-    ticket: the 0.05% and 99.95% quantiles."""
+    ticket: the 0.05% and 99.95% quantiles; closing is when windows usually make their
+    last call. `opening` (opening, closing), when the hall's hours are known, is used
+    instead: a log cannot show windows open and idle at the end of the day."""
     taken = arrival_min
     opens_at = _floor(np.quantile(taken, 0.0005))
     cutoff_at = max(_ceil(np.quantile(taken, 0.9995)), opens_at + 30)
@@ -82,6 +86,9 @@ def fit_calendar(tickets: pd.DataFrame, arrival_min: np.ndarray) -> Hours:
     day_last_call = minute_of_day(called).astype(float)
     last_call = pd.Series(day_last_call).groupby(called.dt.normalize().to_numpy()).max()
     closes_at = max(cutoff_at, _ceil(float(last_call.median())) if len(last_call) else cutoff_at)
+    if opening is not None:
+        opens_at, closes_at = opening
+        cutoff_at = min(max(cutoff_at, opens_at + 30), closes_at)
     lunch = _lunch(taken, opens_at, cutoff_at)
     serves_holders = False
     if lunch is not None:

@@ -4,9 +4,10 @@ windows are open by time of day.
 Pools are discovered from what each window served: windows serving the same
 departments (Jaccard similarity of their department sets at least 0.7) form one pool;
 a pool serving every department is comprehensive. A window is open on a day from its
-first call to its last finish, less any gap of 45 minutes or more (lunch, a break):
-a log shows windows at work, not windows staffed and idle, so open windows of a quiet
-pool are underestimated.
+first call to its last finish, less any gap of 45 minutes or more (lunch, a break),
+and from opening or to closing when it works within an hour of them (of the ticket
+cut-off, for closing): a log shows windows at work, not windows staffed and idle, so
+open windows of a quiet pool are otherwise underestimated.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = ["FittedPool", "discover_pools", "open_windows", "speed_factors"]
 _SIMILAR = 0.7  # Jaccard similarity of department sets that puts windows in one pool
 _GAP_MIN = 45  # a window idle this long is closed meanwhile
 _BIN_MIN = 30  # schedule resolution
+_EDGE_MIN = 60  # at work this close to opening or to the cut-off: open from or to the edge
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ def _ratio_ci(single: pd.DataFrame, pool: str, reference: str, shared) -> tuple[
 def open_windows(served: pd.DataFrame, windows: tuple[str, ...], hours: Hours) -> pd.DataFrame:
     """Windows of a pool open in each half hour of each day (rows: date, columns: bin
     start in minutes): a window is open from its first call to its last finish of the
-    day, less gaps of _GAP_MIN or more."""
+    day, less gaps of _GAP_MIN or more, stretched to opening and closing when it works
+    within _EDGE_MIN of them."""
     mine = served[served["window"].isin(windows)]
     edges = np.arange(hours.opens_at, hours.closes_at + _BIN_MIN, _BIN_MIN)
     edges = edges[edges <= hours.closes_at]
@@ -209,6 +212,13 @@ def open_windows(served: pd.DataFrame, windows: tuple[str, ...], hours: Hours) -
         frame.assign(span=new_span.cumsum())
         .groupby("span")
         .agg(date=("date", "first"), start=("start", "min"), end=("end", "max"))
+    )
+    # the day's edges: a window at work within an hour of opening was there from
+    # opening, and one at work in the last hour before the ticket cut-off stays until
+    # closing (idle at the end of a quiet day, not gone)
+    spans.loc[spans["start"] < hours.opens_at + _EDGE_MIN, "start"] = hours.opens_at
+    spans.loc[spans["end"] >= hours.cutoff_at - _EDGE_MIN, "end"] = np.maximum(
+        spans.loc[spans["end"] >= hours.cutoff_at - _EDGE_MIN, "end"], hours.closes_at
     )
     # a half hour counts when the window works in it at all (a window that opens or
     # closes within it is taken to be staffed for all of it): add each span's bins

@@ -244,3 +244,21 @@ def test_the_case_log_reference_in_docs_is_current():
     from sim.caselog import reference_markdown
 
     assert reference_markdown() in (ROOT / "docs/fit.md").read_text(encoding="utf-8")
+
+
+def test_scenario_log_fit_scenario_round_trip_keeps_the_kpis(truth):
+    """The fitted scenario's KPIs agree with the original's: for each, the difference of
+    means lies within 3.3 standard errors (99.9%, Welch) of zero."""
+    from sim.experiment import run
+
+    log = _log(with_settings(truth, {"calendar.days": 40}), seed=5)
+    cal = truth.calendar
+    refit = fit_tickets(log, name="refit", days=cal.days, opening=(cal.opens_at, cal.closes_at))
+    original, fitted = run(truth, reps=6, seed=11).kpis, run(refit.scenario, reps=6, seed=12).kpis
+    for kpis in (original, fitted):
+        kpis["gave_up"] = kpis["abandoned"] / kpis["visitors"]
+    for kpi in ("visitors", "wait_mean_min", "wait_p90_min", "service_level_visitor",
+                "gave_up", "utilization", "time_in_hall_mean_min"):  # fmt: skip
+        a, b = original[kpi].to_numpy(), fitted[kpi].to_numpy()
+        se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        assert abs(b.mean() - a.mean()) <= 3.3 * se, (kpi, a.mean(), b.mean(), se)
