@@ -9,7 +9,6 @@ and a faulty row is kept out and listed with its kind, never dropped silently.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.ticketlog import _read_frame, _resolve_mapping
+from sim.ticketlog import _fault_table, _read_frame, _resolve_mapping, _source
 
 __all__ = [
     "CASE_COLUMNS",
@@ -85,15 +84,7 @@ def read_cases(
     columns = _resolve_mapping(path, raw, mapping, CASE_COLUMNS, CASE_PRESETS)
     frame = pd.DataFrame({ours: raw[theirs] for ours, theirs in columns.items()})
     cases, faults = check_cases(frame)
-    source = {
-        "file": str(path),
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "rows": len(raw),
-        "format": path.suffix.lower().lstrip("."),
-        "encoding": used_encoding,
-        "mapping": columns,
-    }
-    return CaseLog(cases, faults, source)
+    return CaseLog(cases, faults, _source(path, raw, used_encoding, columns))
 
 
 def check_cases(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -139,14 +130,7 @@ def check_cases(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     flag(returns.notna() & ((returns < 0) | (returns != returns.round())), "bad_returns")
     ids = text("case_id")
     flag(ids.notna() & ids.duplicated(keep="first"), "duplicate_id")
-    kinds = pd.DataFrame(
-        {
-            "row": np.concatenate([r for r, _ in faults]),
-            "kind": np.concatenate([[k] * len(r) for r, k in faults]).astype(object),
-        }
-    ).sort_values(["row", "kind"], ignore_index=True)
-    bad = np.zeros(n, dtype=bool)
-    bad[kinds["row"].to_numpy()] = True
+    kinds, bad = _fault_table(faults, n)
     cases = pd.DataFrame(
         {
             "row": row,

@@ -181,6 +181,17 @@ def add_parsers(sub) -> None:
     execution_options(p, 20)
 
 
+def _pairs(pairs: list[str], flag: str, example: str) -> dict[str, str]:
+    """OURS=THEIRS arguments as {ours: theirs}."""
+    mapping = {}
+    for pair in pairs:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise UsageError(f"{flag} {pair!r}: write OURS=THEIRS, e.g. {example}")
+        mapping[ours.strip()] = theirs.strip()
+    return mapping
+
+
 def _mapping(args: argparse.Namespace) -> str | dict[str, str] | None:
     if args.preset and (args.columns or args.mapping):
         raise UsageError("--preset or a mapping (--map, --mapping), not both")
@@ -196,11 +207,7 @@ def _mapping(args: argparse.Namespace) -> str | dict[str, str] | None:
         ):
             raise UsageError(f"{args.mapping}: a mapping is lines of `our_column: their column`")
         mapping |= loaded
-    for pair in args.columns:
-        ours, sep, theirs = pair.partition("=")
-        if not sep or not ours.strip() or not theirs.strip():
-            raise UsageError(f"--map {pair!r}: write OURS=THEIRS, e.g. taken_at=取号时间")
-        mapping[ours.strip()] = theirs.strip()
+    mapping |= _pairs(args.columns, "--map", "taken_at=取号时间")
     return mapping or args.preset
 
 
@@ -214,12 +221,7 @@ def read_log(args: argparse.Namespace) -> TicketLog:
 
 
 def _read_cases(args: argparse.Namespace) -> CaseLog:
-    mapping: dict[str, str] = {}
-    for pair in args.case_columns:
-        ours, sep, theirs = pair.partition("=")
-        if not sep or not ours.strip() or not theirs.strip():
-            raise UsageError(f"--case-map {pair!r}: write OURS=THEIRS, e.g. accepted_at=受理时间")
-        mapping[ours.strip()] = theirs.strip()
+    mapping = _pairs(args.case_columns, "--case-map", "accepted_at=受理时间")
     log = read_cases(args.cases, mapping or None, args.encoding)
     faults = sum(log.fault_counts.values())
     if faults:
@@ -231,15 +233,8 @@ def _read_cases(args: argparse.Namespace) -> CaseLog:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write a file whole or not at all (a temporary file beside it, then renamed)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write a text file whole or not at all."""
+    _write_whole(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:

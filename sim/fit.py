@@ -26,6 +26,7 @@ from sim.fit_demand import (
     fit_calendar,
     fit_daily_demand,
     fit_profile,
+    share_param,
     visitors_of,
 )
 from sim.fit_dists import DurationFit, fit_duration
@@ -213,13 +214,11 @@ def fit_tickets(
         booked = tickets[tickets["booked"]]
         no_show = float((booked["status"] == "no_show").mean())
         appointments = {"slot_min": 30, "no_show_share": round(no_show, 4)}
-        half = 1.96 * math.sqrt(no_show * (1 - no_show) / len(booked))
         params.append(
-            Param(
+            share_param(
                 "appointments.no_show_share",
                 no_show,
-                max(no_show - half, 0),
-                min(no_show + half, 1),
+                len(booked),
                 len(booked),
                 "",
                 "booked tickets called absent",
@@ -406,14 +405,11 @@ def _matters(
     top = names[0]
     shares[top] = round(shares[top] + 1 - sum(shares.values()), 6)
     for m in names:
-        p = matter_counts[m] / total
-        half = 1.96 * math.sqrt(p * (1 - p) / total)
         params.append(
-            Param(
+            share_param(
                 f"matters.{m}.share",
-                p,
-                max(p - half, 0),
-                min(p + half, 1),
+                matter_counts[m] / total,
+                total,
                 int(matter_counts[m]),
                 "of matters brought",
             )

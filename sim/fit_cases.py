@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import WEEKDAYS
-from sim.fit_demand import Hours, Param
+from sim.fit_demand import Hours, Param, share_param
 from sim.fit_dists import DurationFit, fit_duration
 
 __all__ = ["CaseFit", "fit_cases"]
@@ -126,13 +126,11 @@ def _one_matter(
     n = len(rows)
     same_day = rows["done"] & (rows["lead"] == 0)
     instant = float(same_day.mean())
-    half = 1.96 * math.sqrt(instant * (1 - instant) / n)
     params.append(
-        Param(
+        share_param(
             f"matters.{matter}.instant_share",
             instant,
-            max(instant - half, 0),
-            min(instant + half, 1),
+            n,
             n,
             "",
             "completed the day it was accepted",
@@ -143,13 +141,11 @@ def _one_matter(
         r = rows["returns"].dropna()
         visits = float((r + 1).sum())
         p = float(r.sum()) / visits
-        half = 1.96 * math.sqrt(p * (1 - p) / visits)
         params.append(
-            Param(
+            share_param(
                 f"matters.{matter}.incomplete_share",
                 p,
-                max(p - half, 0),
-                p + half,
+                visits,
                 int(visits),
                 "",
                 "returns / visits (geometric trips)",

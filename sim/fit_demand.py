@@ -26,6 +26,7 @@ __all__ = [
     "fit_daily_demand",
     "fit_profile",
     "minute_of_day",
+    "share_param",
     "visitors_of",
 ]
 
@@ -44,6 +45,19 @@ class Param:
     n: int
     unit: str = ""
     note: str = ""
+
+
+def share_param(
+    name: str, share: float, trials: float, n: int, unit: str = "", note: str = ""
+) -> Param:
+    """A share with its 95% Wilson interval over `trials` (inside [0, 1], and not of
+    zero width at 0 or 1)."""
+    z = 1.959963984540054
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = (
+        z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials**2)) / (1 + z * z / trials)
+    )
+    return Param(name, share, max(centre - half, 0.0), min(centre + half, 1.0), n, unit, note)
 
 
 def minute_of_day(times: pd.Series) -> np.ndarray:
@@ -311,14 +325,11 @@ def fit_profile(
     n = int(counts.sum())
     params = []
     for start, count in zip(edges[:-1], counts, strict=False):
-        share = count / n
-        half = 1.96 * math.sqrt(share * (1 - share) / n)
         params.append(
-            Param(
+            share_param(
                 f"demand.arrival_profile.{format_time(start)}",
-                share,
-                max(share - half, 0),
-                min(share + half, 1),
+                count / n,
+                n,
                 int(count),
                 "share of arrivals",
                 f"segments of {length} min chosen by AIC",

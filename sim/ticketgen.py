@@ -95,16 +95,7 @@ def write_tickets(
         ).rename(columns={ours: PRESETS["zh"][ours][0] for ours in TICKET_COLUMNS})
     elif headers != "hallsim":
         raise ValueError(f"headers: 'hallsim' or 'zh', not {headers!r}")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        text.to_csv(path, index=False, encoding=encoding)
-    elif suffix == ".xlsx":
-        text.to_excel(path, index=False, engine="openpyxl")
-    elif suffix == ".parquet":
-        text.to_parquet(path, index=False)
-    else:
-        raise ValueError(f"{path}: write .csv, .xlsx or .parquet")
-    return path
+    return _write_frame(text, path, encoding)
 
 
 def with_faults(
@@ -262,6 +253,11 @@ def write_cases(
         text = text.rename(columns={ours: CASE_PRESETS["zh"][ours][0] for ours in text.columns})
     elif headers != "hallsim":
         raise ValueError(f"headers: 'hallsim' or 'zh', not {headers!r}")
+    return _write_frame(text, path, encoding)
+
+
+def _write_frame(text: pd.DataFrame, path: Path, encoding: str) -> Path:
+    """A table of text to .csv (in `encoding`), .xlsx or .parquet, by the file's suffix."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         text.to_csv(path, index=False, encoding=encoding)

@@ -132,15 +132,19 @@ def read_tickets(
     columns = _resolve_mapping(path, raw, mapping)
     frame = pd.DataFrame({ours: raw[theirs] for ours, theirs in columns.items()})
     tickets, faults = check_tickets(frame, hours)
-    source = {
+    return TicketLog(tickets, faults, _source(path, raw, used_encoding, columns))
+
+
+def _source(path: Path, raw: pd.DataFrame, encoding: str | None, columns: dict) -> dict:
+    """Where a log came from: file, SHA-256, rows, format, encoding, the mapping used."""
+    return {
         "file": str(path),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "rows": len(raw),
         "format": path.suffix.lower().lstrip("."),
-        "encoding": used_encoding,
+        "encoding": encoding,
         "mapping": columns,
     }
-    return TicketLog(tickets, faults, source)
 
 
 def _read_frame(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str | None]:
@@ -268,14 +272,7 @@ def check_tickets(
         flag(taken.notna() & ((minute < hours[0]) | (minute >= hours[1])), "outside_hours")
     flag(_window_overlaps(window, started, finished, served), "window_overlap")
 
-    kinds = pd.DataFrame(
-        {
-            "row": np.concatenate([r for r, _ in faults]),
-            "kind": np.concatenate([[k] * len(r) for r, k in faults]).astype(object),
-        }
-    ).sort_values(["row", "kind"], ignore_index=True)
-    bad = np.zeros(n, dtype=bool)
-    bad[kinds["row"].to_numpy()] = True
+    kinds, bad = _fault_table(faults, n)
     booked = text("booked").str.lower().isin(_TRUE_WORDS)
     tickets = pd.DataFrame(
         {
@@ -294,6 +291,19 @@ def check_tickets(
         }
     )[~bad].reset_index(drop=True)
     return tickets, kinds
+
+
+def _fault_table(faults: list[tuple[np.ndarray, str]], n: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """(row, kind) of every fault, and which of the n rows have any."""
+    kinds = pd.DataFrame(
+        {
+            "row": np.concatenate([r for r, _ in faults]),
+            "kind": np.concatenate([[k] * len(r) for r, k in faults]).astype(object),
+        }
+    ).sort_values(["row", "kind"], ignore_index=True)
+    bad = np.zeros(n, dtype=bool)
+    bad[kinds["row"].to_numpy()] = True
+    return kinds, bad
 
 
 def _status(word: str) -> str | None:
