@@ -26,6 +26,7 @@ from sim.fit_demand import (
     fit_calendar,
     fit_daily_demand,
     fit_profile,
+    minute_of_day,
     share_param,
     visitors_of,
 )
@@ -33,7 +34,7 @@ from sim.fit_dists import DurationFit, fit_duration
 from sim.fit_windows import discover_pools, open_windows, schedule_from, speed_factors
 from sim.loader import parse_scenario
 from sim.scenario import Scenario
-from sim.ticketlog import TicketLog
+from sim.ticketlog import TicketLog, _to_the_minute
 
 __all__ = ["FitResult", "PatienceData", "fit_tickets", "fit_yaml"]
 
@@ -105,6 +106,17 @@ def fit_tickets(
     assumptions: list[str] = []
     visitors = visitors_of(tickets)
     hours = fit_calendar(tickets, visitors.frame["arrival_min"].to_numpy(), opening)
+    taken = minute_of_day(tickets["taken_at"])
+    stray = (taken < hours.opens_at) | (taken >= hours.closes_at)
+    if opening is None and stray.any():
+        warnings.append(
+            f"{int(stray.sum())} tickets taken outside the hours the log shows "
+            f"({format_time(hours.opens_at)}-{format_time(hours.closes_at)}) are left "
+            "out; give the hall's hours (--hours) to count them as faulty rows instead"
+        )
+        tickets = tickets[~stray].reset_index(drop=True)
+        served = tickets[tickets["status"] == "served"].copy()
+        visitors = visitors_of(tickets)
     department_of = _departments(tickets)
     if tickets["department"].isna().all():
         assumptions.append("The log names no departments: each matter is its own department.")
@@ -157,8 +169,20 @@ def fit_tickets(
             speed_se[pool] = math.log(p.ci_high / p.ci_low) / (2 * 1.96)
     served["speed_se"] = served["pool"].map(speed_se)
 
+    to_the_minute = _to_the_minute(served["started_at"], served["finished_at"])
+    if to_the_minute:
+        assumptions.append(
+            "The log keeps times to the minute: a service of d minutes took between d - 1 "
+            "and d + 1, and is fitted as such (interval-censored; no KS test then)."
+        )
     matters, service_params, services, thin = _matters(
-        tickets, served, visitors.matter_counts, department_of, criterion, min_tickets
+        tickets,
+        served,
+        visitors.matter_counts,
+        department_of,
+        criterion,
+        min_tickets,
+        to_the_minute,
     )
     params += service_params
     if thin:
@@ -385,6 +409,7 @@ def _matters(
     department_of: dict[str, str],
     criterion: str,
     min_tickets: int,
+    to_the_minute: bool = False,
 ) -> tuple[dict, list[Param], dict, list[str]]:
     """Each matter's department, share and service time (pooled where data are thin)."""
     total = matter_counts.sum()
@@ -399,7 +424,7 @@ def _matters(
         values = np.concatenate([by_matter.get(m, np.array([])) for m in thin])
         if len(values) < min_tickets:
             values = single["work_min"].to_numpy()
-        pooled = (values, *fit_duration(values, criterion=criterion))
+        pooled = (values, *_fit_service(values, criterion, to_the_minute))
     matters: dict = {}
     shares = {m: round(float(matter_counts[m] / total), 6) for m in names}
     top = names[0]
@@ -419,7 +444,7 @@ def _matters(
             note = f"pooled: only {len(by_matter.get(m, ()))} tickets of its own"
         else:
             values = by_matter[m]
-            chosen, fits = fit_duration(values, criterion=criterion)
+            chosen, fits = _fit_service(values, criterion, to_the_minute)
             note = ""
         se = float(single.loc[single["matter"] == m, "speed_se"].mean()) if m not in thin else 0.0
         if se > 0:
@@ -433,6 +458,16 @@ def _matters(
             "service_min": chosen.spec(),
         }
     return matters, params, services, thin
+
+
+def _fit_service(
+    values: np.ndarray, criterion: str, to_the_minute: bool
+) -> tuple[DurationFit, list[DurationFit]]:
+    """Service times, exact; or, in a log kept to the minute, each within a minute."""
+    if not to_the_minute:
+        return fit_duration(values, criterion=criterion)
+    interval = (np.maximum(values - 1, 0), values + 1)
+    return fit_duration(np.array([]), criterion=criterion, interval=interval)
 
 
 def _patience(tickets: pd.DataFrame, criterion: str) -> PatienceData | None:

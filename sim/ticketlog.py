@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.calendar import parse_time
 from sim.errors import TicketLogError
 
 __all__ = [
@@ -109,30 +110,52 @@ class TicketLog:
 
     @property
     def fault_counts(self) -> dict[str, int]:
-        """Faulty rows by kind (every kind, zeros too)."""
+        """Faulty rows by kind (every kind, zeros too; a row may have several kinds)."""
         counts = self.faults["kind"].value_counts() if len(self.faults) else pd.Series()
         return {kind: int(counts.get(kind, 0)) for kind in FAULT_KINDS}
+
+    @property
+    def faulty_rows(self) -> int:
+        """Rows with at least one fault."""
+        return int(self.faults["row"].nunique()) if len(self.faults) else 0
 
 
 def read_tickets(
     path: str | Path,
     mapping: str | Mapping[str, str] | None = None,
     encoding: str | None = None,
-    hours: tuple[int, int] | None = None,
+    hours: tuple[int | str, int | str] | None = None,
+    status_words: Mapping[str, str] | None = None,
+    header_row: int = 0,
 ) -> TicketLog:
     """Read a ticket log (CSV, .xlsx or .parquet) and check its rows.
 
     `mapping`: a preset name (PRESETS), or {our column: their column}; by default the
     first preset whose required columns are all in the file. `encoding` for CSV: by
-    default UTF-8 (with or without a BOM), then GBK. `hours`: (opening, closing) in
-    minutes since midnight, to flag tickets taken outside them.
+    default UTF-8 (with or without a BOM), then GBK. `hours`: (opening, closing), as
+    "HH:MM" or minutes since midnight, to flag tickets taken outside them.
+    `status_words`: the system's own words for how a ticket ended, {word: "served" |
+    "no_show" | "abandoned"}, beside STATUS_WORDS. `header_row`: the line of the
+    column names, counted from 0 (an export with a title line above them: 1).
     """
     path = Path(path)
-    raw, used_encoding = _read_frame(path, encoding)
+    raw, used_encoding = _read_frame(path, encoding, header_row)
     columns = _resolve_mapping(path, raw, mapping)
     frame = pd.DataFrame({ours: raw[theirs] for ours, theirs in columns.items()})
-    tickets, faults = check_tickets(frame, hours)
-    return TicketLog(tickets, faults, _source(path, raw, used_encoding, columns))
+    if hours is not None:  # "HH:MM" or minutes since midnight
+        hours = tuple(h if isinstance(h, int) else parse_time(h) for h in hours)
+    for word, status in (status_words or {}).items():
+        if status not in STATUSES:
+            raise TicketLogError(path, "status", f"{word!r} must mean one of {list(STATUSES)}")
+    tickets, faults = check_tickets(frame, hours, status_words)
+    source = _source(path, raw, used_encoding, columns)
+    source["first_line"] = header_row + 2  # the file's line of data row 0
+    rows = faults.loc[faults["kind"] == "unknown_status", "row"].to_numpy()
+    unknown = frame["status"].astype("string").str.strip().iloc[rows]
+    source["unknown_status_words"] = {
+        str(k): int(v) for k, v in unknown.value_counts().head(8).items()
+    }
+    return TicketLog(tickets, faults, source)
 
 
 def _source(path: Path, raw: pd.DataFrame, encoding: str | None, columns: dict) -> dict:
@@ -147,7 +170,9 @@ def _source(path: Path, raw: pd.DataFrame, encoding: str | None, columns: dict) 
     }
 
 
-def _read_frame(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str | None]:
+def _read_frame(
+    path: Path, encoding: str | None, header_row: int = 0
+) -> tuple[pd.DataFrame, str | None]:
     if not path.is_file():
         what = "a folder" if path.is_dir() else "no such file"
         raise TicketLogError(path, "", f"cannot read the ticket log ({what})")
@@ -156,13 +181,16 @@ def _read_frame(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str | N
         if suffix == ".parquet":
             return pd.read_parquet(path), None
         if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, dtype=str, engine="openpyxl"), None
+            return pd.read_excel(path, dtype=str, engine="openpyxl", header=header_row), None
         if suffix not in (".csv", ".txt", ".tsv"):
             raise TicketLogError(path, "", "not a ticket log format: use .csv, .xlsx or .parquet")
         separator = "\t" if suffix == ".tsv" else ","
         for candidate in [encoding] if encoding else ["utf-8-sig", "gb18030"]:
             try:
-                return pd.read_csv(path, dtype=str, encoding=candidate, sep=separator), candidate
+                frame = pd.read_csv(
+                    path, dtype=str, encoding=candidate, sep=separator, header=header_row
+                )
+                return frame, candidate
             except UnicodeDecodeError:
                 continue
             except LookupError:
@@ -209,7 +237,12 @@ def _resolve_mapping(
             f"no such column for {best_missing[0]} (preset {best}; the file has "
             f"{list(present)}); map it: --map {best_missing[0]}=COLUMN",
         )  # fmt: skip
-    mapped = {}
+    mapped: dict[str, str] = {}
+    taken = {theirs: ours for ours, theirs in mapping.items()}
+    doubled = [t for t in taken if list(mapping.values()).count(t) > 1]
+    if doubled:
+        ours = [o for o, t in mapping.items() if t == doubled[0]]
+        raise TicketLogError(path, doubled[0], f"mapped to more than one of our columns: {ours}")
     for ours, theirs in mapping.items():
         if ours not in columns:
             raise TicketLogError(path, ours, f"not one of our columns: {list(columns)}")
@@ -223,7 +256,9 @@ def _resolve_mapping(
 
 
 def check_tickets(
-    frame: pd.DataFrame, hours: tuple[int, int] | None = None
+    frame: pd.DataFrame,
+    hours: tuple[int, int] | None = None,
+    status_words: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Our columns (strings or date-times) -> (clean tickets, faults). Each row of
     `frame` is a ticket; `row` in both results is its position (0-based)."""
@@ -253,7 +288,10 @@ def check_tickets(
         times[column] = parsed
     taken, called, finished = times["taken_at"], times["called_at"], times["finished_at"]
     started = times["started_at"].where(times["started_at"].notna(), called)
-    status = text("status").map(_status, na_action="ignore")
+    words = {**STATUS_WORDS, **(status_words or {})}
+    status = (
+        text("status").map(lambda w: words.get(w.lower(), words.get(w)), na_action="ignore")
+    ).astype("string")
     window, matter = text("window"), text("matter")
     called_ever = status.isin(["served", "no_show"]).to_numpy()
     flag((called_ever & window.isna().to_numpy()) | matter.isna().to_numpy(), "missing_field")
@@ -262,7 +300,10 @@ def check_tickets(
     flag(called < taken, "called_before_taken")
     flag(started < called, "started_before_called")
     served = status.eq("served").fillna(False).to_numpy(dtype=bool)
-    flag(served & ~(finished > started).to_numpy(), "no_service")
+    # a log kept to the minute shows a service shorter than a minute as none at all
+    to_the_minute = _to_the_minute(started, finished)
+    too_short = (finished < started) if to_the_minute else ~(finished > started)
+    flag(served & (too_short.to_numpy() | finished.isna().to_numpy()), "no_service")
     flag(called_ever & called.isna().to_numpy(), "not_called")
     ids = text("ticket_id")
     if ids.notna().any():
@@ -306,8 +347,10 @@ def _fault_table(faults: list[tuple[np.ndarray, str]], n: int) -> tuple[pd.DataF
     return kinds, bad
 
 
-def _status(word: str) -> str | None:
-    return STATUS_WORDS.get(word.lower(), STATUS_WORDS.get(word))
+def _to_the_minute(*columns: pd.Series) -> bool:
+    """Whether a log's times are kept to the minute (every second is 0)."""
+    seconds = pd.concat([c.dropna() for c in columns])
+    return bool(len(seconds)) and bool((seconds.dt.second == 0).all())
 
 
 def _window_overlaps(
