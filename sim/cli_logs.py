@@ -79,6 +79,21 @@ def _log_options(parser: argparse.ArgumentParser) -> None:
         help="opening hours: tickets taken outside them are faulty rows; fit uses them "
         "as the hall's hours",
     )
+    parser.add_argument(
+        "--status",
+        dest="status_words",
+        action="append",
+        default=[],
+        metavar="WORD=served|no_show|abandoned",
+        help="the log's own word for how a ticket ended, e.g. 正常=served; repeatable",
+    )
+    parser.add_argument(
+        "--header-row",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the line holding the column names, from 0 (an export with a title line: 1)",
+    )
 
 
 def _date(text: str) -> dt.date:
@@ -212,21 +227,37 @@ def _mapping(args: argparse.Namespace) -> str | dict[str, str] | None:
 
 
 def read_log(args: argparse.Namespace) -> TicketLog:
-    log = read_tickets(args.log, _mapping(args), args.encoding, args.hours)
-    faults = sum(log.fault_counts.values())
-    if faults:
+    """Read and check the log; more than half of its rows faulty is a wrong mapping (or
+    the wrong file), not a log to fit."""
+    if not 0 <= args.header_row <= 1000:
+        raise UsageError("--header-row must be from 0 to 1000")
+    words = _pairs(args.status_words, "--status", "正常=served")
+    log = read_tickets(args.log, _mapping(args), args.encoding, args.hours, words, args.header_row)
+    faulty = log.faulty_rows
+    if faulty:
         kinds = ", ".join(f"{k} {n}" for k, n in log.fault_counts.items() if n)
-        print(f"hallsim: {args.log}: {faults} faulty rows left out ({kinds})", file=sys.stderr)
+        unknown = log.source.get("unknown_status_words") or {}
+        if unknown:
+            kinds += (
+                "; status words not known: "
+                + ", ".join(f"{w} ({n})" for w, n in unknown.items())
+                + " (map them: --status WORD=served|no_show|abandoned)"
+            )
+        rows = log.source["rows"]
+        line = f"{args.log}: {faulty} of {rows} rows faulty, left out ({kinds})"
+        if faulty > rows / 2:
+            raise UsageError(line + "; more than half: check the column mapping (--map)")
+        print(f"hallsim: {line}; faults.csv in the results lists them", file=sys.stderr)
     return log
 
 
 def _read_cases(args: argparse.Namespace) -> CaseLog:
     mapping = _pairs(args.case_columns, "--case-map", "accepted_at=受理时间")
     log = read_cases(args.cases, mapping or None, args.encoding)
-    faults = sum(log.fault_counts.values())
-    if faults:
+    faulty = int(log.faults["row"].nunique()) if len(log.faults) else 0
+    if faulty:
         kinds = ", ".join(f"{k} {n}" for k, n in log.fault_counts.items() if n)
-        print(f"hallsim: {args.cases}: {faults} faulty rows left out ({kinds})", file=sys.stderr)
+        print(f"hallsim: {args.cases}: {faulty} faulty rows left out ({kinds})", file=sys.stderr)
     if log.cases.empty:
         raise UsageError(f"{args.cases}: no case left to fit")
     return log
@@ -272,13 +303,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print(f"hallsim: warning: {warning}", file=sys.stderr)
     for what in clean_debris(results.parent):
         print(f"hallsim: {what}", file=sys.stderr)
-    faults = (
-        log.faults
-        if cases is None
-        else pd.concat(
-            [log.faults.assign(log="tickets"), cases.faults.assign(log="cases")], ignore_index=True
-        )
-    )
+    faults = _lines(log.faults, log.source)
+    if cases is not None:
+        both = [
+            faults.assign(log="tickets"),
+            _lines(cases.faults, cases.source).assign(log="cases"),
+        ]
+        faults = pd.concat(both, ignore_index=True)
     folder = write(fit_output(result, faults), results, args.force, time.perf_counter() - started)
     _write_text(out, fit_yaml(result))
     scenario = result.scenario
@@ -292,7 +323,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         + (
             ""
             if scenario.patience_min is None
-            else f", patience mean {scenario.patience_min.mean:.3g} min"
+            else f", patience mean {result.patience.fit.mean:.3g} min"
         )
     )
     print(f"fit report in {folder}/ (open report.html; every parameter in parameters.csv)")
@@ -317,6 +348,9 @@ def _write_whole(path: Path, write) -> None:
     os.close(handle)
     try:
         write(Path(temporary))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as any file the user writes, not 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -349,7 +383,12 @@ def _cmd_log(args: argparse.Namespace) -> int:
     if args.faults:
         cal = scenario.calendar
         tickets, _ = with_faults(tickets, args.faults, args.seed, (cal.opens_at, cal.closes_at))
-    _write_whole(out, lambda path: write_tickets(tickets, path, args.headers, args.encoding))
+    try:
+        _write_whole(out, lambda path: write_tickets(tickets, path, args.headers, args.encoding))
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"--encoding {args.encoding} cannot write the log's Chinese text: use utf-8 or gbk"
+        ) from None
 
     days = scenario.calendar.days + scenario.calendar.warmup_days
     print(
@@ -362,6 +401,11 @@ def _cmd_log(args: argparse.Namespace) -> int:
         _write_whole(args.cases, lambda path: write_cases(cases, path, args.headers, args.encoding))
         print(f"{args.cases}: {len(cases)} cases accepted on those days")
     return 0
+
+
+def _lines(faults: pd.DataFrame, source: dict) -> pd.DataFrame:
+    """Faulty rows with the line of the file they stand on (as Excel numbers its rows)."""
+    return faults.assign(line=faults["row"] + source.get("first_line", 2))
 
 
 def _before(log: TicketLog, until: dt.date) -> TicketLog:
@@ -396,7 +440,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         f"through {', '.join(names)}; {args.reps} replications, seed {args.seed}"
     )
     table = replay_summary(result).pivot(index="kpi", columns="scenario", values="mean")
-    print(table[["observed", *names]].to_string(float_format=lambda v: f"{v:.4g}"))
+    table = table[["observed", *names]].rename_axis(index=None, columns=None)
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     if result.comparison is not None:
         diff = result.comparison.overall
         shown = diff[diff["kpi"].isin(["wait_mean_min", "wait_p90_min", "abandoned"])]
@@ -414,14 +459,13 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError("--reps: a backtest's verdict needs at least 5 replications")
     if args.scenario is None and args.holdout is None:
         raise UsageError("name the scenario to test, or --holdout DATE to fit before it")
-    log = read_log(args)
-    if args.scenario is not None:
-        scenario = load_scenario(args.scenario)
-    else:
-        fitted = fit_tickets(_before(log, args.holdout), name=f"fit-before-{args.holdout}")
-        scenario = fitted.scenario
-    out = out_folder(args, f"backtest-{scenario.name}")
+    scenario = load_scenario(args.scenario) if args.scenario is not None else None
+    name = scenario.name if scenario is not None else f"fit-before-{args.holdout}"
+    out = out_folder(args, f"backtest-{name}")  # refused before any work
     started = time.perf_counter()
+    log = read_log(args)
+    if scenario is None:
+        scenario = fit_tickets(_before(log, args.holdout), name=name).scenario
     with executor(args) as pool:
         result = backtest(
             log.tickets, scenario, args.reps, args.seed, pool, args.holdout, progress_enabled()
@@ -435,7 +479,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         f"{args.reps} replications:"
     )
     for _, v in result.verdicts.iterrows():
-        print(f"  {v['what']:<28}{v['verdict']:<16}p {v['p_value']:<8.2g}{v['says']}")
+        print(f"  {v['what']:<28}{v['verdict']:<16}p {v['p_value']:<8.2g} {v['says']}")
     print(f"results in {folder}/ (open report.html)")
     if not result.passed:
         print("the model does not reproduce the log: see the verdicts above")

@@ -258,7 +258,8 @@ def fit_tickets(
             "or how early booked visitors came)."
         )
 
-    sources = [_source_line(source, tickets, hours)]
+    faulty = log.faulty_rows if isinstance(log, TicketLog) else 0
+    sources = [_source_line(source, tickets, hours, faulty)]
     backoffice, leads = None, {}
     if cases is not None:
         case_frame = cases.cases if isinstance(cases, CaseLog) else cases
@@ -342,13 +343,16 @@ def fit_tickets(
     )
 
 
-def _source_line(source: dict, tickets: pd.DataFrame, hours: Hours) -> str:
-    rows = source.get("rows", len(tickets))
+def _source_line(source: dict, tickets: pd.DataFrame, hours: Hours, faulty: int) -> str:
+    """The log behind a fit: file, SHA-256, dates, tickets used, rows left out and why."""
+    rows = source.get("rows", len(tickets) + faulty)
     file = source.get("file", "tickets given as a table")
     sha = f", SHA-256 {source['sha256']}" if "sha256" in source else ""
+    other = rows - faulty - len(tickets)
+    unused = f", {other} outside the period or the hours fitted" if other > 0 else ""
     return (
         f"Ticket log {file}{sha}: {hours.dates[0]} to {hours.dates[-1]}, {len(tickets)} "
-        f"clean tickets of {rows} rows ({rows - len(tickets)} faulty rows left out)."
+        f"tickets used of {rows} rows ({faulty} faulty rows left out{unused})."
     )
 
 

@@ -89,17 +89,20 @@ def fit_calendar(
 ) -> Hours:
     """Opening, ticket cut-off, closing (to the half hour), lunch and the working days
     the log covers. Hours come from visitors' arrivals (their first tickets: a later
-    ticket of a visitor is taken whenever the previous service ends): the first and last
-    10 minutes with more than a few of them; closing is when windows usually make their
-    last call. `opening` (opening, closing), when the hall's hours are known, is used
-    instead: a log cannot show windows open and idle at the end of the day."""
+    ticket of a visitor is taken whenever the previous service ends): where they come
+    for half an hour in a row; closing is when windows usually make their last call.
+    `opening` (opening, closing), when the hall's hours are known, is used instead: a
+    log cannot show windows open and idle at the end of the day."""
     taken = arrival_min
-    # 10-minute bins with at least 2% of an average busy bin's arrivals: a few stray
-    # tickets (a clock set wrong, a test ticket at 07:00) do not move the hours
+    # arrivals in three 10-minute bins in a row, each with a tenth of a typical bin's:
+    # a few stray tickets (a clock set wrong, a test ticket at 07:00) do not move them
     counts, edges = np.histogram(taken, np.arange(0, 1450, 10))
-    busy = np.flatnonzero(counts >= 0.02 * counts[counts > 0].mean())
-    opens_at = _floor(edges[busy[0]])
-    cutoff_at = max(_ceil(edges[busy[-1] + 1]), opens_at + 30)
+    busy = counts >= max(0.1 * np.median(counts[counts > 0]), 1)
+    sustained = np.flatnonzero(busy[:-2] & busy[1:-1] & busy[2:])
+    if not len(sustained):  # too few arrivals to tell: every one counts
+        sustained = np.flatnonzero(counts > 0)[[0, -1]] - [0, 2]
+    opens_at = _floor(edges[sustained[0]])
+    cutoff_at = max(_ceil(edges[sustained[-1] + 3]), opens_at + 30)
     called = tickets["called_at"].dropna()
     day_last_call = minute_of_day(called).astype(float)
     last_call = pd.Series(day_last_call).groupby(called.dt.normalize().to_numpy()).max()

@@ -319,7 +319,8 @@ def replay_by_hour(
         ax.fill_between(
             x, rows["ci_low"].clip(lower=0), rows["ci_high"], alpha=0.2, color=line.get_color()
         )
-    _time_axis(ax, by_hour["hour"].min() * 60, by_hour["hour"].max() * 60 + 60)
+    seen = by_hour.loc[by_hour["mean"].notna(), "hour"]
+    _time_axis(ax, seen.min() * 60, seen.max() * 60 + 60)
     ax.set(
         xlabel="hour of the ticket",
         ylabel="mean wait per ticket (min)",

@@ -2,8 +2,10 @@
 windows are open by time of day.
 
 Pools are discovered from what each window served: windows serving the same
-departments (Jaccard similarity of their department sets at least 0.7) form one pool;
-a pool serving every department is comprehensive. A window is open on a day from its
+departments (Jaccard similarity of their department sets at least 0.7) form one pool,
+named as the hall names its windows where they share a name but for their number
+(综合窗口-1 .. 综合窗口-7: 综合窗口); else a pool serving every department is
+comprehensive, one serving one department is named after it. A window is open on a day from its
 first call to its last finish, less any gap of 45 minutes or more (lunch, a break),
 and from opening or to closing when it works within an hour of them (of the ticket
 cut-off, for closing): a log shows windows at work, not windows staffed and idle, so
@@ -13,6 +15,7 @@ open windows of a quiet pool are otherwise underestimated.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +62,10 @@ def discover_pools(served: pd.DataFrame) -> list[FittedPool]:
     pools, names = [], set()
     for union, members in groups:
         serves_all = union == everything
-        if serves_all and len(union) > 1:
+        stems = {_stem(w) for w in members}
+        if len(stems) == 1 and next(iter(stems)):  # the hall's own name: 综合窗口-1..7
+            name = next(iter(stems))
+        elif serves_all and len(union) > 1:
             name = "comprehensive"
         elif len(union) == 1:
             name = next(iter(union))
@@ -70,6 +76,11 @@ def discover_pools(served: pd.DataFrame) -> list[FittedPool]:
         names.add(name)
         pools.append(FittedPool(name, tuple(sorted(members)), tuple(sorted(union)), serves_all))
     return pools
+
+
+def _stem(window: str) -> str:
+    """A window's name without its number: '综合窗口-3' -> '综合窗口', 'tax 12' -> 'tax'."""
+    return re.sub(r"[\s\-_#.]*\d+\s*号?$", "", window).strip()
 
 
 def speed_factors(

@@ -516,10 +516,8 @@ def replay_output(result: ReplayResult) -> Output:
         )
     )
     page += [
-        Heading("Key figures: the log and each scenario"),
-        Table(
-            _with_ci(summary).pivot(index="kpi", columns="scenario", values="mean").reset_index()
-        ),
+        Heading("Key figures: the log and each scenario (means; CIs in summary.csv)"),
+        Table(_side_by_side(summary, ["observed", *(r.scenario.name for r in result.results)])),
         Chart(
             "waits_by_hour.png",
             lambda: fit_plots.replay_by_hour(by_hour, off_screen=True),
@@ -547,6 +545,13 @@ def replay_output(result: ReplayResult) -> Output:
         "observed_service": trace.observed_work,
     }
     return out
+
+
+def _side_by_side(summary: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """KPI means, one column per scenario in the given order."""
+    wide = summary.pivot(index="kpi", columns="scenario", values="mean")[order]
+    wide.columns.name = None
+    return wide.reset_index()
 
 
 def backtest_output(result: Backtest, log_file: str = "") -> Output:

@@ -31,6 +31,7 @@ from sim.experiment import RunResult, analyse, run
 from sim.metrics import SHOWN_KPIS, Capacity, hourly_table, summarize
 from sim.scenario import Scenario
 from sim.streams import DEFAULT_SEED
+from sim.ticketlog import TicketLog
 from sim.trace import (
     Trace,
     observed_capacity,
@@ -59,6 +60,16 @@ BACKTEST_KPIS = {
     "busy_windows_mean": ("windows busy", "windows"),
     "abandoned_share": ("share giving up or absent", "share"),
 }
+# differences below these are below what a log can tell (times to the second or minute,
+# a handful of tickets): the floor of a KPI's spread across replications in the test
+_RESOLUTION = {
+    "wait_mean_min": 0.5,
+    "wait_p90_min": 1.0,
+    "queue_length_mean": 0.25,
+    "busy_windows_mean": 0.25,
+    "abandoned_share": 0.02,
+}
+MIN_TICKETS_PER_HOUR = 1.0  # a day on average: fewer, and the hour is shown, not tested
 BAND = (0.05, 0.95)  # the simulation's 90% band
 ALPHA = 0.05  # a KPI is not reproduced when the log is farther than 95% of replications
 
@@ -82,7 +93,7 @@ class ReplayResult:
 
 
 def replay(
-    tickets: pd.DataFrame,
+    tickets: pd.DataFrame | TicketLog,
     scenarios: list[Scenario],
     reps: int = 10,
     seed: int = DEFAULT_SEED,
@@ -91,6 +102,7 @@ def replay(
     progress: bool = False,
 ) -> ReplayResult:
     """Run the log's visitors through each scenario (sim.trace)."""
+    tickets = tickets.tickets if isinstance(tickets, TicketLog) else tickets
     trace = trace_from_tickets(tickets, observed_work)
     on_trace = [trace.scenario_for(s) for s in scenarios]
     observed = observed_result(tickets, on_trace[0])
@@ -106,7 +118,8 @@ def replay_summary(result: ReplayResult) -> pd.DataFrame:
     rows = [result.observed.summary.assign(scenario="observed")]
     rows += [r.summary for r in result.results]
     table = pd.concat(rows, ignore_index=True)
-    return table[table["kpi"].isin(SHOWN_KPIS)].reset_index(drop=True)
+    shown = [*SHOWN_KPIS, "staff_hours"]  # a reform may staff more: say so beside its waits
+    return table[table["kpi"].isin(shown)].reset_index(drop=True)
 
 
 def replay_by_hour(result: ReplayResult, kpi: str = "wait_mean_min") -> pd.DataFrame:
@@ -161,19 +174,29 @@ def _fitted_until(scenario: Scenario) -> dt.date | None:
 
 
 def backtest(
-    tickets: pd.DataFrame,
+    tickets: pd.DataFrame | TicketLog,
     scenario: Scenario,
     reps: int = 20,
     seed: int = DEFAULT_SEED,
     executor: Executor | None = None,
-    holdout: dt.date | None = None,
+    holdout: dt.date | str | None = None,
     progress: bool = False,
 ) -> Backtest:
     """Simulate the log's days (from `holdout` on, if given) and set the log against
     the simulation hour by hour (a verdict needs at least 5 replications)."""
     warnings = []
+    tickets = tickets.tickets if isinstance(tickets, TicketLog) else tickets
+    if isinstance(holdout, str):
+        holdout = dt.date.fromisoformat(holdout)
     if holdout is not None:
+        last = tickets["taken_at"].max().date()
         tickets = tickets[tickets["taken_at"].dt.date >= holdout]
+        if tickets.empty:
+            raise TicketLogError(
+                "<log>",
+                "taken_at",
+                f"no ticket from the holdout date {holdout} on: the log ends on {last}",
+            )
         until = _fitted_until(scenario)
         if until is not None and until >= holdout:
             warnings.append(
@@ -214,7 +237,10 @@ def _compare_hours(
     to the replications' distances), Bonferroni-adjusted for the two."""
     wide = sim_hours.pivot(index="replication", columns="hour", values=kpi)
     seen = obs_hours.set_index("hour")[kpi]
-    hours = [h for h in wide.columns if h in seen.index and np.isfinite(seen[h])]
+    busy = obs_hours.set_index("hour")["tickets"] >= MIN_TICKETS_PER_HOUR
+    hours = [
+        h for h in wide.columns if h in seen.index and np.isfinite(seen[h]) and busy.get(h, False)
+    ]
     wide = wide[hours].dropna(axis=1)
     hours = list(wide.columns)
     x, observed = wide.to_numpy(), seen[hours].to_numpy(float)
@@ -230,7 +256,7 @@ def _compare_hours(
     def distances(values: np.ndarray, others: np.ndarray) -> np.ndarray:
         """(mean, max) over hours of |value - mean| / sd."""
         mean, sd = others.mean(axis=0), others.std(axis=0, ddof=1)
-        z = np.abs(values - mean) / np.maximum(sd, 0.05 * np.abs(mean) + 1e-6)
+        z = np.abs(values - mean) / np.maximum(sd, _RESOLUTION[kpi])
         return np.array([z.mean(), z.max()])
 
     p = float("nan")

@@ -70,7 +70,7 @@ class Trace:
         if unknown:
             shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
             raise TicketLogError(
-                "<trace>", "matter",
+                f"scenario {scenario.name}", "matters",
                 f"{len(unknown)} matter(s) of the log are not in scenario {scenario.name}: "
                 f"{shown}; a scenario fitted to this log (hallsim fit) has them all",
             )  # fmt: skip

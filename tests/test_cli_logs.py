@@ -150,3 +150,54 @@ def test_log_and_fit_with_a_case_log_from_the_command_line(tmp_path, capsys):
     assert main([*bad, "--results", str(tmp_path / "r2")]) == 2
     assert "no such column" in _one_error_line(capsys)
     assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "r2").exists()
+
+
+def test_a_systems_own_status_words_and_a_wrong_mapping(tmp_path, tickets, capsys):
+    from sim.ticketgen import as_text
+
+    text = as_text(tickets)
+    text["status"] = text["status"].map({"served": "正常", "abandoned": "取消"})
+    log = tmp_path / "log.csv"
+    text.to_csv(log, index=False)
+    args = ["fit", str(log), "--out", str(tmp_path / "h.yaml"), "--results", str(tmp_path / "r")]
+    # words it does not know: one line naming them and how to map them, exit 2
+    assert main(args) == 2
+    line = _one_error_line(capsys)
+    assert "正常" in line and "--status" in line and "more than half" in line
+    assert main([*args, "--status", "正常=served", "--status", "取消=abandoned"]) == 0
+    capsys.readouterr()
+    # taken and called swapped: most rows faulty, so the mapping is refused, not fitted
+    swapped = ["--map", "taken_at=called_at", "--map", "called_at=taken_at"]
+    others = [a for c in ("ticket_id", "started_at", "finished_at", "window", "matter",
+                          "department", "status", "visitor", "booked")
+              for a in ("--map", f"{c}={c}")]  # fmt: skip
+    bad = ["fit", str(log), "--out", str(tmp_path / "b.yaml"), "--results", str(tmp_path / "b")]
+    assert main([*bad, *swapped, *others, "--status", "正常=served"]) == 2
+    assert "check the column mapping" in _one_error_line(capsys)
+
+
+def test_a_log_kept_to_the_minute_and_stray_tickets(tmp_path, tickets):
+    from sim.fit import fit_tickets
+    from sim.ticketgen import as_text
+    from sim.ticketlog import read_tickets
+
+    minute = as_text(tickets)
+    for column in ("taken_at", "called_at", "started_at", "finished_at"):
+        minute[column] = tickets[column].dt.strftime("%Y/%m/%d %H:%M").astype(object)
+    path = tmp_path / "minute.csv"
+    minute.where(tickets.notna(), None).to_csv(path, index=False)
+    log = read_tickets(path)
+    # a service under a minute shows as none: not a faulty row in such a log
+    assert log.fault_counts["no_service"] == 0
+    result = fit_tickets(log)
+    assert any("to the minute" in a for a in result.scenario.assumptions)
+    mean = result.scenario.matters["tax_filing"].service_min.mean
+    assert 4 < mean < 9  # truth 6 at specialist speed (CI in test_fit)
+    # three tickets at 07:00 neither open the hall at 07:00 nor stay in the fit
+    stray = tickets.head(3).assign(
+        taken_at=lambda t: t["taken_at"].dt.normalize() + pd.Timedelta(hours=7),
+        ticket_id=["x1", "x2", "x3"],
+    )
+    result = fit_tickets(pd.concat([tickets, stray], ignore_index=True))
+    assert result.scenario.calendar.opens_at == 510
+    assert any("3 tickets taken outside" in w for w in result.warnings)
