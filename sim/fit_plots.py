@@ -317,7 +317,12 @@ def replay_by_hour(
             continue
         line = ax.plot(x, rows["mean"], "-", label=f"{name} (replayed)")[0]
         ax.fill_between(
-            x, rows["ci_low"].clip(lower=0), rows["ci_high"], alpha=0.2, color=line.get_color()
+            x,
+            rows["ci_low"].clip(lower=0),
+            rows["ci_high"],
+            alpha=0.2,
+            color=line.get_color(),
+            label=f"{name}: 95% CI",
         )
     seen = by_hour.loc[by_hour["mean"].notna(), "hour"]
     _time_axis(ax, seen.min() * 60, seen.max() * 60 + 60)
