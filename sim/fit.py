@@ -34,7 +34,7 @@ from sim.fit_dists import DurationFit, fit_duration
 from sim.fit_windows import discover_pools, open_windows, schedule_from, speed_factors
 from sim.loader import parse_scenario
 from sim.scenario import Scenario
-from sim.ticketlog import TicketLog, _to_the_minute
+from sim.ticketlog import TicketLog, _to_the_minute, with_optional_columns
 
 __all__ = ["FitResult", "PatienceData", "fit_tickets", "fit_yaml"]
 
@@ -50,7 +50,7 @@ class PatienceData:
     right: np.ndarray
     left: np.ndarray
     unknown: int  # abandoned with no time: left out
-    fit: DurationFit
+    fit: DurationFit | None  # None: people gave up, but the log says not when
     abandoners_only: DurationFit | None  # the biased fit, for the report
 
 
@@ -90,7 +90,7 @@ def fit_tickets(
     """Fit a scenario to clean tickets (sim.ticketlog columns) or a read TicketLog, and
     its back office to a case log (sim.caselog), if given. `opening` (opening, closing
     in minutes of the day): the hall's hours, when known (else read from the log)."""
-    tickets = log.tickets if isinstance(log, TicketLog) else log
+    tickets = log.tickets if isinstance(log, TicketLog) else with_optional_columns(log)
     source = log.source if isinstance(log, TicketLog) else {}
     where = source.get("file", "<tickets>")
     served = tickets[tickets["status"] == "served"].copy()
@@ -221,7 +221,18 @@ def fit_tickets(
     )
 
     patience = _patience(tickets, criterion)
-    if patience is not None:
+    if patience is not None and patience.fit is None:
+        warnings.append(
+            f"{patience.unknown} tickets gave up, but the log does not say when (nor were "
+            "any called absent): patience cannot be fitted, and the scenario has none, "
+            "so it overstates waits and shows nobody giving up"
+        )
+        assumptions.append(
+            f"Patience not fitted: {patience.unknown} give-up tickets without a time; "
+            "visitors in the scenario wait as long as it takes."
+        )
+        patience = None
+    elif patience is not None:
         params += _duration_params("patience_min", patience.fit)
         if patience.unknown:
             assumptions.append(
@@ -489,7 +500,7 @@ def _patience(tickets: pd.DataFrame, criterion: str) -> PatienceData | None:
     right = minutes(walk_in["called_at"].where(status == "served"))
     left = minutes(walk_in["called_at"].where(status == "no_show"))
     if len(exact) + len(left) == 0:
-        return None
+        return None if unknown == 0 else PatienceData(exact, right, left, unknown, None, None)
     fit, _ = fit_duration(exact, right, left, criterion=criterion)
     naive = fit_duration(exact, criterion=criterion)[0] if len(exact) >= 2 else None
     return PatienceData(exact, right, left, unknown, fit, naive)

@@ -86,14 +86,49 @@ def _stem(window: str) -> str:
 def speed_factors(
     served: pd.DataFrame, pool_of_window: dict[str, str]
 ) -> tuple[dict[str, float], list[Param], list[str]]:
-    """Pool speeds relative to the fastest pool (speed 1, the specialists), windows'
-    speeds relative to their pool; see _speeds_against."""
-    busiest = served["window"].map(pool_of_window).value_counts().index[0]
-    factors, params, unidentified = _speeds_against(served, pool_of_window, busiest)
-    fastest = max(factors, key=factors.get)
-    if factors[fastest] > 1:
-        factors, params, unidentified = _speeds_against(served, pool_of_window, fastest)
-    return factors, params, unidentified
+    """Pool speeds relative to the fastest pool (speed 1, the specialists), through the
+    busiest pool: each pool is compared with the busiest on the matters both serve, then
+    all are divided by the fastest's ratio. Windows' speeds are relative to their pool
+    (see _speeds_against). Returns (speeds, parameters, pools that share no matter with
+    the busiest: speed 1, not identifiable)."""
+    pools = sorted(set(pool_of_window.values()))
+    single = served[~served["matter"].str.contains("+", regex=False)]
+    if single.empty:
+        return dict.fromkeys(pools, 1.0), [], pools
+    busiest = single["window"].map(pool_of_window).value_counts().index[0]
+    ratios, params, unidentified = _speeds_against(served, pool_of_window, busiest)
+    unidentified += [p for p in pools if p not in ratios]
+    fastest = max((p for p in ratios if p not in unidentified), key=ratios.get)
+    top = ratios[fastest]
+    speeds = {p: (1.0 if p in unidentified else ratios[p] / top) for p in pools}
+    cis = {
+        p.name.removeprefix("windows.").removesuffix(".speed_factor"): (p.ci_low, p.ci_high, p.n)
+        for p in params
+        if p.name.endswith(".speed_factor")
+    }
+    if fastest != busiest:  # the busiest's own uncertainty is the fastest's, inverted
+        low, high, n = cis[fastest]
+        cis[busiest] = (1 / high, 1 / low, n)
+    else:
+        cis[busiest] = (1.0, 1.0, len(single))
+    out = [p for p in params if not p.name.endswith(".speed_factor")]
+    for pool in pools:
+        if pool in unidentified or pool == fastest:
+            continue
+        low, high, n = cis[pool]
+        scale = 1.0 if pool == busiest else 1 / top
+        out.append(
+            Param(
+                f"windows.{pool}.speed_factor",
+                speeds[pool],
+                low * scale,
+                high * scale,
+                n,
+                "",
+                f"relative to the fastest pool, {fastest}, through {busiest}",
+            )
+        )
+    return speeds, out, unidentified
 
 
 def _speeds_against(

@@ -31,7 +31,7 @@ from sim.experiment import RunResult, analyse, run
 from sim.metrics import SHOWN_KPIS, Capacity, hourly_table, summarize
 from sim.scenario import Scenario
 from sim.streams import DEFAULT_SEED
-from sim.ticketlog import TicketLog
+from sim.ticketlog import TicketLog, with_optional_columns
 from sim.trace import (
     Trace,
     observed_capacity,
@@ -102,7 +102,7 @@ def replay(
     progress: bool = False,
 ) -> ReplayResult:
     """Run the log's visitors through each scenario (sim.trace)."""
-    tickets = tickets.tickets if isinstance(tickets, TicketLog) else tickets
+    tickets = tickets.tickets if isinstance(tickets, TicketLog) else with_optional_columns(tickets)
     trace = trace_from_tickets(tickets, observed_work)
     on_trace = [trace.scenario_for(s) for s in scenarios]
     observed = observed_result(tickets, on_trace[0])
@@ -185,7 +185,7 @@ def backtest(
     """Simulate the log's days (from `holdout` on, if given) and set the log against
     the simulation hour by hour (a verdict needs at least 5 replications)."""
     warnings = []
-    tickets = tickets.tickets if isinstance(tickets, TicketLog) else tickets
+    tickets = tickets.tickets if isinstance(tickets, TicketLog) else with_optional_columns(tickets)
     if isinstance(holdout, str):
         holdout = dt.date.fromisoformat(holdout)
     if holdout is not None:

@@ -255,6 +255,21 @@ def _resolve_mapping(
     return mapped
 
 
+def with_optional_columns(tickets: pd.DataFrame) -> pd.DataFrame:
+    """Clean tickets given as a table (the Python API), with the optional columns a
+    log may lack filled as read_tickets fills them."""
+    n = len(tickets)
+    defaults = {
+        "ticket_id": pd.Series(np.arange(n), index=tickets.index).astype("string"),
+        "started_at": tickets["called_at"],
+        "department": pd.Series(pd.NA, index=tickets.index, dtype="string"),
+        "visitor": pd.Series(pd.NA, index=tickets.index, dtype="string"),
+        "booked": pd.Series(False, index=tickets.index),
+    }
+    missing = {c: v for c, v in defaults.items() if c not in tickets}
+    return tickets.assign(**missing) if missing else tickets
+
+
 def check_tickets(
     frame: pd.DataFrame,
     hours: tuple[int, int] | None = None,

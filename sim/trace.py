@@ -209,8 +209,12 @@ def observed_log(
     ticket_at = at(tickets["taken_at"])
     start = at(tickets["started_at"])
     served = (tickets["status"] == "served").to_numpy()
+    # left the queue: when the log says, else when called absent, else (a give-up with
+    # no time) at once: the log's queue is then a little short, never unknown
     left = np.where(
-        tickets["finished_at"].notna(), at(tickets["finished_at"]), at(tickets["called_at"])
+        tickets["finished_at"].notna(),
+        at(tickets["finished_at"]),
+        np.where(tickets["called_at"].notna(), at(tickets["called_at"]), ticket_at),
     )
     end = np.where(served, at(tickets["finished_at"]), left)
     start = np.where(served, start, np.nan)
@@ -221,7 +225,7 @@ def observed_log(
     number = {w: i + 1 for p in set(pools.values())
               for i, w in enumerate(sorted(w for w, q in pools.items() if q == p))}  # fmt: skip
     window = window_names.map(number).astype("Int32")
-    outcome = np.where(served, "served", np.where(np.isnan(end), "unserved_at_close", "abandoned"))
+    outcome = np.where(served, "served", "abandoned")
     out = pd.DataFrame({
         "scenario": pd.Categorical([name] * len(tickets)),
         "replication": np.zeros(len(tickets), dtype=np.int32),
