@@ -484,6 +484,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if not result.passed:
         print("the model does not reproduce the log: see the verdicts above")
         return 1
+    if not result.decided:
+        print("some KPIs are undecided (too few hours or replications): see above")
+        return 1
     return 0
 
 

@@ -501,6 +501,8 @@ def _patience(tickets: pd.DataFrame, criterion: str) -> PatienceData | None:
     left = minutes(walk_in["called_at"].where(status == "no_show"))
     if len(exact) + len(left) == 0:
         return None if unknown == 0 else PatienceData(exact, right, left, unknown, None, None)
+    if len(exact) + len(right) == 0:  # nobody waited and was served: nothing to place it
+        return PatienceData(exact, right, left, unknown + len(left), None, None)
     fit, _ = fit_duration(exact, right, left, criterion=criterion)
     naive = fit_duration(exact, criterion=criterion)[0] if len(exact) >= 2 else None
     return PatienceData(exact, right, left, unknown, fit, naive)

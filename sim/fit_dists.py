@@ -111,6 +111,8 @@ def fit_duration(
     n_exact, n_right, n_left = (int(c.sum()) for _, c in data[:3])
     if n_exact + n_left + int(data[3][1].sum()) == 0:
         raise ValueError("nothing to fit: no exact, left-censored or interval times")
+    if n_exact + n_right + int(data[3][1].sum()) == 0:
+        raise ValueError("left-censored times alone (all shorter than ...) place no distribution")
     fits = [_fit_family(family, data) for family in families]
     chosen = min(fits, key=lambda f: getattr(f, criterion))
     if n_right == 0 and n_left == 0 and not len(data[3][0]) and n_exact >= 2:
@@ -159,20 +161,28 @@ def _fit_family(family: str, data) -> DurationFit:
         x, c = np.concatenate([xl, xr]), np.concatenate([cl, cr])
     m = float(c @ x / c.sum())
     sd = math.sqrt(max(float(c @ (x - m) ** 2 / c.sum()), 1e-12))
-    start = np.array([math.log(m * (2 if len(xr) else 1)), math.log(min(max(sd / m, 0.05), 5))])
     k = 1 if family == "exponential" else 2
-    start = start[:k]
+    cv0 = min(max(sd / m, 0.05), 5)
+    # two starts (the moments; the exponential's cv of 1, with a longer mean when censored
+    # on the right): a censored likelihood can stall far from its best from one start
+    starts = [(m, cv0), (m * (3 if len(xr) else 1), 1.0)]
 
     def objective(theta: np.ndarray) -> float:
         return -_loglik(family, theta, data)
 
     # log cv is bounded to the scenario's range (sim.dists.MAX_CV)
     bounds = [(-12.0, 14.0)] + ([(-6.0, math.log(20))] if k == 2 else [])
-    result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    result = min(
+        (optimize.minimize(objective, np.log(start)[:k], method="L-BFGS-B", bounds=bounds)
+         for start in starts),
+        key=lambda r: r.fun,
+    )  # fmt: skip
     theta = result.x
     loglik = -float(result.fun)
     n = int(ce.sum() + cr.sum() + cl.sum() + ci.sum())
     se = _standard_errors(objective, theta)
+    if k == 2 and min(theta[1] - bounds[1][0], bounds[1][1] - theta[1]) < 1e-3:
+        se[1] = np.nan  # the cv sits on the edge of what a scenario allows
     mean_ci = (math.exp(theta[0] - _Z95 * se[0]), math.exp(theta[0] + _Z95 * se[0]))
     if k == 2:
         cv, cv_ci = (
@@ -213,8 +223,10 @@ def _standard_errors(objective, theta: np.ndarray) -> np.ndarray:
     try:
         covariance = np.linalg.inv(hessian)
     except np.linalg.LinAlgError:
-        return np.full(k, np.inf)
-    return np.sqrt(np.clip(np.diag(covariance), 0, np.inf))
+        return np.full(k, np.nan)
+    variance = np.diag(covariance)
+    # not a maximum (or on a bound): no interval rather than a zero-width one
+    return np.where(variance > 0, np.sqrt(np.abs(variance)), np.nan)
 
 
 def _with_ks(fit: DurationFit, x: np.ndarray) -> DurationFit:

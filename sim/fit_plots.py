@@ -278,6 +278,17 @@ def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series, off_screen: bool = Fal
     fig = _figure((8, 4), off_screen)
     ax = fig.subplots()
     rows = hours[hours["kpi"] == verdict["kpi"]].set_index("hour")
+    if rows.empty:  # no hour to test: say so on the figure
+        ax.text(
+            0.5,
+            0.5,
+            f"{verdict['what']}: no hour with enough tickets to compare",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+        return fig
     span = range(int(rows.index.min()), int(rows.index.max()) + 1)
     rows = rows.reindex(span).reset_index()  # an hour with no tickets (lunch): a gap
     rows["inside"] = rows["inside"].fillna(True).astype(bool)

@@ -560,7 +560,14 @@ def backtest_output(result: Backtest, log_file: str = "") -> Output:
     out = Output(f"hallsim backtest: {scenario.name}", "backtest")
     out.tables = {"verdicts.csv": result.verdicts, "hours.csv": result.hours}
     out.scenarios = {"scenario.yaml": scenario}
-    verdict = "reproduces" if result.passed else "does NOT reproduce"
+    verdict = (
+        "does NOT reproduce"
+        if not result.passed
+        else "reproduces"
+        if result.decided
+        else "cannot yet say whether it reproduces (too few replications or hours:"
+        " see the verdicts)"
+    )
     page = out.page
     page.append(
         Text(
