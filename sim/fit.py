@@ -137,11 +137,10 @@ def fit_tickets(
     if by_weekday:
         demand["weekday_profiles"] = by_weekday
     demand["matters_per_visitor"] = _pmf(visitors.frame["n_matters"])
-    dispersion = next(p for p in params if p.name == "demand.day_cv")
-    if "day_cv" not in demand and dispersion.ci_low > 0:
+    if len(hours.dates) < 10:
         assumptions.append(
-            f"Days vary beyond Poisson (cv {dispersion.value:.3f}) but the log is too short "
-            "to say how: day_cv left at 0."
+            "Under 10 days in the log: how much days vary beyond Poisson is not "
+            "estimated (day_cv 0)."
         )
 
     served["service_min"] = _service_min(served)
