@@ -272,16 +272,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in (".yaml", ".yml"):
         raise UsageError(f"--out {out}: a scenario file ends in .yaml")
-    if out.is_dir() or (out.exists() and not args.force):
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder: name the scenario file to write")
+    if out.exists() and not args.force:
         raise ResultsExistError(
             f"{out} already exists; pass --force to replace it or choose another --out"
         )
-    _make_folder(out.parent)
+    if args.days is not None and not 1 <= args.days <= 10_000:
+        raise UsageError("--days must be from 1 to 10000")
     name = args.name or out.stem
     results = args.results or Path("results") / f"fit-{name}"
     check_destination(results, args.force)
-    if args.days is not None and not 1 <= args.days <= 10_000:
-        raise UsageError("--days must be from 1 to 10000")
     started = time.perf_counter()
     log = read_log(args)
     cases = _read_cases(args) if args.cases else None
@@ -311,6 +312,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         ]
         faults = pd.concat(both, ignore_index=True)
     folder = write(fit_output(result, faults), results, args.force, time.perf_counter() - started)
+    _make_folder(out.parent)  # only now: a refused run leaves no folder behind
     _write_text(out, fit_yaml(result))
     scenario = result.scenario
     hours = result.hours

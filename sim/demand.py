@@ -92,12 +92,12 @@ def draw_day(
     """Day `day`'s visitors, a pure function of (scenario's demand, streams, day); with
     a trace (sim.trace), the observed visitors of that day and their matters (and their
     observed work, if the trace holds it) instead of drawn ones."""
-    observed_work = None
+    observed_work = booked = None
     if trace is None:
         arrival_at = _arrivals(scenario, streams, day)
         matters, n_matters = _matters(scenario, streams, day, len(arrival_at))
     else:
-        arrival_at, matters, n_matters, observed_work = trace.day_visitors(day, scenario)
+        arrival_at, matters, n_matters, observed_work, booked = trace.day_visitors(day, scenario)
     n, k_max = matters.shape
     visitor = np.arange(n, dtype=np.int64)[:, None]
     matter_list = list(scenario.matters.values())
@@ -127,7 +127,13 @@ def draw_day(
         consults = u[:, 0] < scenario.consultation.share
         consult_min = scenario.consultation.service_min.quantile(u[:, 1])
     slot_at = no_show = None
-    if scenario.appointments is not None:
+    if scenario.appointments is not None and booked is not None:
+        # replayed: those who came with a booking, at the slot holding their arrival
+        book = scenario.appointments
+        opens = scenario.calendar.opens_at
+        slot = opens + np.floor((arrival_at - opens) / book.slot_min) * book.slot_min
+        slot_at, no_show = np.where(booked, slot, np.nan), np.zeros(n, dtype=bool)
+    elif scenario.appointments is not None:
         # a visitor books with the mean booked_share of the matters they bring: then the
         # share who book is sum(share x booked_share) whatever the number of matters
         by_matter = np.array([m.booked_share for m in matter_list])

@@ -46,6 +46,7 @@ class TraceDay:
     slot: np.ndarray  # (m,) its place among the visitor's matters (the order taken)
     matter: np.ndarray  # (m,) code into Trace.matters
     work_min: np.ndarray  # (m,) observed work at specialist speed; NaN: not observed
+    booked: np.ndarray | None = None  # (n,) came with a booking (the log's 预约)
 
 
 @dataclass(frozen=True)
@@ -70,19 +71,21 @@ class Trace:
         if unknown:
             shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
             raise TicketLogError(
-                f"scenario {scenario.name}", "matters",
+                f"scenario {scenario.name}",
+                "matters",
                 f"{len(unknown)} matter(s) of the log are not in scenario {scenario.name}: "
                 f"{shown}; a scenario fitted to this log (hallsim fit) has them all",
-            )  # fmt: skip
+            )
         return on_dates(scenario, list(self.dates))
 
     def day_visitors(
         self, day: int, scenario: Scenario
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """(arrival_at, matters (n, k) as scenario indices with -1 beyond n_matters,
-        n_matters, observed work (n, k) or None) of working day `day`."""
+        n_matters, observed work (n, k) or None, booked (n,)) of working day `day`."""
         if day >= len(self.days):
-            return np.array([]), np.full((0, 1), -1), np.zeros(0, dtype=int), None
+            empty = np.zeros(0, dtype=int)
+            return np.array([]), np.full((0, 1), -1), empty, None, empty.astype(bool)
         d = self.days[day]
         n = len(d.arrival_min)
         index = {name: i for i, name in enumerate(scenario.matters)}
@@ -95,7 +98,8 @@ class Trace:
         if self.observed_work:
             work = np.full((n, k_max), np.nan)
             work[d.visitor, d.slot] = d.work_min
-        return d.arrival_min.copy(), matters, n_matters, work
+        booked = d.booked if d.booked is not None else np.zeros(n, dtype=bool)
+        return d.arrival_min.copy(), matters, n_matters, work, booked
 
 
 def pool_of_window(tickets: pd.DataFrame) -> dict[str, str]:
@@ -115,6 +119,8 @@ def trace_from_tickets(tickets: pd.DataFrame, observed_work: bool = False) -> Tr
     on a date (every ticket, without keys), arriving at their first ticket, bringing the
     matters of their tickets in the order taken; a matter's work is its ticket's service
     (shared equally by a ticket's matters) times its pool's speed."""
+    # a booking nobody came to (a booked ticket called absent) brought nobody to the hall
+    tickets = tickets[~(tickets["booked"] & (tickets["status"] == "no_show"))]
     if tickets.empty:
         raise TicketLogError("<tickets>", "", "no tickets to replay")
     served = tickets["status"] == "served"
@@ -127,12 +133,19 @@ def trace_from_tickets(tickets: pd.DataFrame, observed_work: bool = False) -> Tr
     linked = tickets["visitor"].notna().mean() > 0.5
     ids = tickets["ticket_id"].astype(str)
     key = tickets["visitor"].fillna("#" + ids) if linked else ids
-    rows = pd.DataFrame({
-        "date": date.to_numpy(), "key": key.to_numpy(), "taken": tickets["taken_at"].to_numpy(),
-        "matter": tickets["matter"].str.split("+").to_numpy(),
-        "work": work.to_numpy() / tickets["matter"].str.count(r"\+").add(1).to_numpy(),
-    }).explode("matter")  # fmt: skip
-    rows["arrival"] = rows.groupby(["date", "key"], sort=False)["taken"].transform("min")
+    rows = pd.DataFrame(
+        {
+            "date": date.to_numpy(),
+            "key": key.to_numpy(),
+            "taken": tickets["taken_at"].to_numpy(),
+            "matter": tickets["matter"].str.split("+").to_numpy(),
+            "work": work.to_numpy() / tickets["matter"].str.count(r"\+").add(1).to_numpy(),
+            "booked": tickets["booked"].to_numpy(bool),
+        }
+    ).explode("matter")
+    by_visitor = rows.groupby(["date", "key"], sort=False)
+    rows["arrival"] = by_visitor["taken"].transform("min")
+    rows["booked"] = by_visitor["booked"].transform("any")
     rows = rows.sort_values(["date", "arrival", "key", "taken"], kind="stable")
     rows = rows.drop_duplicates(["date", "key", "matter"])  # a matter brought twice: once
     matters = tuple(sorted(rows["matter"].unique()))
@@ -144,8 +157,17 @@ def trace_from_tickets(tickets: pd.DataFrame, observed_work: bool = False) -> Tr
         first = np.flatnonzero(np.r_[True, visitor[1:] != visitor[:-1]])
         arrival = minute_of_day(day["arrival"].iloc[first])
         slot = np.arange(len(day)) - np.repeat(first, np.diff(np.r_[first, len(day)]))
-        days.append(TraceDay(arrival, visitor, slot, day["code"].to_numpy(np.int64),
-                             day["work"].to_numpy(float)))  # fmt: skip
+        booked = day["booked"].to_numpy(bool)[first]
+        days.append(
+            TraceDay(
+                arrival,
+                visitor,
+                slot,
+                day["code"].to_numpy(np.int64),
+                day["work"].to_numpy(float),
+                booked,
+            )
+        )
     weekend, holidays = _closed(list(dates))
     return Trace(dates, tuple(days), matters, weekend, holidays, observed_work)
 
@@ -172,7 +194,7 @@ def on_dates(scenario: Scenario, dates: list[dt.date]) -> Scenario:
             "calendar.weekend": list(weekend),
             "calendar.holidays": [d.isoformat() for d in holidays],
         },
-    )  # fmt: skip
+    )
 
 
 def _speed_of_window(tickets: pd.DataFrame) -> pd.Series:
@@ -222,34 +244,41 @@ def observed_log(
     order = pd.Series(ticket_at).groupby(visitor).rank(method="first").to_numpy()
     window_names = tickets["window"].astype("string")
     pool = window_names.map(pools).fillna("(not served)")
-    number = {w: i + 1 for p in set(pools.values())
-              for i, w in enumerate(sorted(w for w, q in pools.items() if q == p))}  # fmt: skip
+    number = {
+        w: i + 1
+        for p in set(pools.values())
+        for i, w in enumerate(sorted(w for w, q in pools.items() if q == p))
+    }
     window = window_names.map(number).astype("Int32")
     outcome = np.where(served, "served", "abandoned")
-    out = pd.DataFrame({
-        "scenario": pd.Categorical([name] * len(tickets)),
-        "replication": np.zeros(len(tickets), dtype=np.int32),
-        "day": date.dt.date.map(day_of).to_numpy(np.int32),
-        "date": date.to_numpy().astype("datetime64[s]"),
-        "visitor": visitor.astype(np.int64),
-        "visit": order.astype(np.int16),
-        "matters": pd.Categorical(tickets["matter"].astype(str)),
-        "n_matters": (tickets["matter"].str.count(r"\+") + 1).to_numpy(np.int16),
-        "department": pd.Categorical(_departments(tickets)),
-        "pool": pd.Categorical(pool),
-        "stage": pd.Categorical(["acceptance"] * len(tickets)),
-        "window": window.array,
-        "arrival_at": arrival,
-        "ticket_at": ticket_at,
-        "start_at": start,
-        "end_at": end,
-        "wait_min": np.where(np.isnan(start), end, start) - ticket_at,
-        "service_min": end - start,
-        "outcome": pd.Categorical(outcome, categories=["served", "abandoned", "unserved_at_close"]),
-        "trip": np.ones(len(tickets), dtype=np.int16),
-        "incomplete": np.zeros(len(tickets), dtype=np.int16),
-        "booked": tickets["booked"].to_numpy(bool),
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "scenario": pd.Categorical([name] * len(tickets)),
+            "replication": np.zeros(len(tickets), dtype=np.int32),
+            "day": date.dt.date.map(day_of).to_numpy(np.int32),
+            "date": date.to_numpy().astype("datetime64[s]"),
+            "visitor": visitor.astype(np.int64),
+            "visit": order.astype(np.int16),
+            "matters": pd.Categorical(tickets["matter"].astype(str)),
+            "n_matters": (tickets["matter"].str.count(r"\+") + 1).to_numpy(np.int16),
+            "department": pd.Categorical(_departments(tickets)),
+            "pool": pd.Categorical(pool),
+            "stage": pd.Categorical(["acceptance"] * len(tickets)),
+            "window": window.array,
+            "arrival_at": arrival,
+            "ticket_at": ticket_at,
+            "start_at": start,
+            "end_at": end,
+            "wait_min": np.where(np.isnan(start), end, start) - ticket_at,
+            "service_min": end - start,
+            "outcome": pd.Categorical(
+                outcome, categories=["served", "abandoned", "unserved_at_close"]
+            ),
+            "trip": np.ones(len(tickets), dtype=np.int16),
+            "incomplete": np.zeros(len(tickets), dtype=np.int16),
+            "booked": tickets["booked"].to_numpy(bool),
+        }
+    )
     assert list(out.columns) == list(COLUMNS)
     return out.sort_values(["day", "ticket_at"], kind="stable", ignore_index=True)
 

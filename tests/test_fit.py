@@ -157,10 +157,12 @@ def test_without_a_visitor_key_every_ticket_is_a_visitor_and_thin_matters_are_po
     tickets = _log(with_settings(truth, {"calendar.days": 3})).assign(visitor=None)
     rare = tickets["matter"] == "residence_permit"
     keep = ~rare | (rare.cumsum() <= 12)  # 12 tickets of one matter: too few to fit alone
-    result = fit_tickets(tickets[keep].reset_index(drop=True))
-    assert result.scenario.demand.matters_per_visitor == {1: 1.0} or (
-        set(result.scenario.demand.matters_per_visitor) <= {1, 2}
-    )
+    kept = tickets[keep].reset_index(drop=True)
+    result = fit_tickets(kept)
+    # every ticket a visitor: matters per visitor are the matters per ticket
+    per_ticket = kept["matter"].str.count(r"\+").add(1).value_counts(normalize=True)
+    pmf = result.scenario.demand.matters_per_visitor
+    assert pmf[2] == pytest.approx(per_ticket[2], abs=1e-3) and per_ticket[2] > 0.1
     assert any("visitor key" in a for a in result.scenario.assumptions)
     assert any("residence_permit" in w and "pooled" in w for w in result.warnings)
     note = _param(result, "matters.residence_permit.service_min.mean")["note"]
@@ -262,3 +264,28 @@ def test_scenario_log_fit_scenario_round_trip_keeps_the_kpis(truth):
         a, b = original[kpi].to_numpy(), fitted[kpi].to_numpy()
         se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
         assert abs(b.mean() - a.mean()) <= 3.3 * se, (kpi, a.mean(), b.mean(), se)
+
+
+def test_patience_from_tickets_called_absent_is_left_censored():
+    """A system that logs no give-up times, only tickets called and absent (过号): each is
+    patience shorter than the wait to the call, each served one longer (current-status
+    data); the censored fit finds the truth where either kind alone could not."""
+    from sim.fit import _patience
+
+    rng = np.random.default_rng(8)
+    n = 6000
+    patience = frozen("lognormal", 30, 0.5).rvs(n, random_state=rng)
+    call = rng.exponential(25, n)
+    taken = pd.Timestamp("2025-03-03 09:00") + pd.to_timedelta(rng.uniform(0, 300, n), "min")
+    called = taken + pd.to_timedelta(call, "min")
+    absent = patience < call
+    tickets = pd.DataFrame({
+        "taken_at": taken, "called_at": called,
+        "finished_at": pd.Series(called + pd.Timedelta(minutes=5)).where(~absent),
+        "status": np.where(absent, "no_show", "served"), "booked": False,
+    })  # fmt: skip
+    data = _patience(tickets, "aic")
+    assert len(data.exact) == 0 and len(data.left) == absent.sum() > 500
+    low, high = data.fit.mean_ci
+    half = (high - low) / 2 * _WIDEN
+    assert data.fit.mean - half <= 30 <= data.fit.mean + half
