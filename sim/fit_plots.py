@@ -221,6 +221,17 @@ def patience(fit: FitResult, off_screen: bool = False) -> Figure:
             label=f"fitted to those who left only (biased): mean "
             f"{data.abandoners_only.mean:.3g} min",
         )
+    if len(data.left):
+        ax.text(
+            0.98,
+            0.97,
+            f"the curve leaves out the {len(data.left)} called absent (only the fit uses them)",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize="x-small",
+            color="#555",
+        )
     ax.set(
         xlabel="minutes waited",
         ylabel="share whose patience lasts longer",

@@ -81,6 +81,8 @@ def observed_result(tickets: pd.DataFrame, scenario: Scenario) -> RunResult:
     pools discovered, every window seen open all day, in the scenario's opening hours
     (so overtime and utilization count the same hours) and with its target."""
     pools = pool_of_window(tickets)
+    # a booking nobody came to is not a visit (the model does not log one either)
+    tickets = tickets[~(tickets["booked"] & (tickets["status"] == "no_show"))]
     log = observed_log(tickets, pools)
     capacity = observed_capacity(tickets, pools, scenario)
     return analyse(scenario, log, 0, 1, capacity)
