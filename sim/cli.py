@@ -141,11 +141,14 @@ def _print_differences(frame, key: str | None = None, top: int | None = None) ->
     rows = frame if top is None else frame.reindex(frame["diff"].abs().sort_values().index[::-1])
     rows = rows if top is None else rows.head(top)
     label = key or "kpi"
-    print(f"{label:<24}{'scenario':<30}{'baseline':>10}{'now':>10}{'change':>10}   CI")
+    # columns as wide as the longest name in them: two variants must not read the same
+    first = max([len(label), *(len(str(v)) for v in rows[label])]) + 2
+    second = max([len("scenario"), *(len(str(v)) for v in rows["scenario"])]) + 2
+    print(f"{label:<{first}}{'scenario':<{second}}{'baseline':>10}{'now':>10}{'change':>10}   CI")
     for _, r in rows.iterrows():
         flag = " *" if r["significant"] else ""
         print(
-            f"{str(r[label])[:23]:<24}{str(r['scenario'])[:29]:<30}{r['baseline_mean']:>10.4g}"
+            f"{r[label]!s:<{first}}{r['scenario']!s:<{second}}{r['baseline_mean']:>10.4g}"
             f"{r['mean']:>10.4g}{r['diff']:>+10.4g}   [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}"
         )
 
@@ -315,7 +318,9 @@ def _cmd_size(args: argparse.Namespace) -> int:
 def _cmd_regress(args: argparse.Namespace) -> int:
     kpis_file = args.baseline / "kpis.csv"
     with make_executor(args.jobs) as executor:
-        current = measure(args.baseline, executor)
+        current = measure(
+            args.baseline, executor, lambda line: print(f"hallsim: regress {line}", file=sys.stderr)
+        )
     if args.update:
         current.to_csv(kpis_file, index=False)
         print(f"baseline updated: {kpis_file} ({len(current)} KPIs)")

@@ -21,7 +21,7 @@ import yaml
 
 from sim.calendar import parse_time
 from sim.caselog import CaseLog, read_cases
-from sim.cli_options import execution_options, executor, out_folder, seed
+from sim.cli_options import execution_options, executor, free_folder, out_folder, seed
 from sim.errors import ResultsExistError, UsageError
 from sim.experiment import progress_enabled
 from sim.fit import fit_tickets, fit_yaml
@@ -281,7 +281,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.days is not None and not 1 <= args.days <= 10_000:
         raise UsageError("--days must be from 1 to 10000")
     name = args.name or out.stem
-    results = args.results or Path("results") / f"fit-{name}"
+    results = args.results or free_folder(Path("results") / f"fit-{name}", args.force)
     check_destination(results, args.force)
     started = time.perf_counter()
     log = read_log(args)

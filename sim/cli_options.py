@@ -12,7 +12,16 @@ from sim.executors import Executor, make_executor
 from sim.folders import check_destination, clean_debris
 from sim.streams import DEFAULT_SEED
 
-__all__ = ["execution_options", "executor", "out_folder", "positive_int", "reps", "seed", "share"]
+__all__ = [
+    "execution_options",
+    "executor",
+    "free_folder",
+    "out_folder",
+    "positive_int",
+    "reps",
+    "seed",
+    "share",
+]
 
 
 def positive_int(text: str) -> int:
@@ -75,8 +84,27 @@ def executor(args: argparse.Namespace) -> Executor:
     return make_executor(args.jobs, scheduler)
 
 
+def free_folder(default: Path, force: bool) -> Path:
+    """`default`, or if it exists (and not `force`) the first free `default-N`."""
+    if force or not (default.exists() or default.is_symlink()):
+        return default
+    n = 2
+    while (default.parent / f"{default.name}-{n}").exists():
+        n += 1
+    chosen = default.parent / f"{default.name}-{n}"
+    print(
+        f"hallsim: {default} holds earlier results: writing {chosen} (--force replaces "
+        f"{default}; --out chooses the folder)",
+        file=sys.stderr,
+    )
+    return chosen
+
+
 def out_folder(args: argparse.Namespace, default: str) -> Path:
-    out = args.out or Path("results") / default
+    """The results folder: --out, else results/DEFAULT; when that one holds earlier
+    results (and --force was not given), the next free results/DEFAULT-2, -3, ... so that
+    running a command again keeps both, and says so."""
+    out = args.out or free_folder(Path("results") / default, args.force)
     check_destination(out, args.force)
     for what in clean_debris(out.parent):
         print(f"hallsim: {what}", file=sys.stderr)

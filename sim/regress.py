@@ -11,6 +11,7 @@ Updating the baseline is a deliberate, separate command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,12 +49,17 @@ def read_config(folder: Path) -> BaselineConfig:
         raise ScenarioError(path, "", str(exc).splitlines()[0]) from None
 
 
-def measure(folder: Path, executor: Executor | None = None) -> pd.DataFrame:
-    """Key KPIs of the reference scenarios: scenario, kpi, mean, half_width, replications."""
+def measure(
+    folder: Path, executor: Executor | None = None, say: Callable[[str], None] | None = None
+) -> pd.DataFrame:
+    """Key KPIs of the reference scenarios: scenario, kpi, mean, half_width, replications.
+    `say` hears one line per scenario as it starts (progress: a run takes minutes)."""
     config = read_config(folder)
     frames = []
-    for relative in config.scenarios:
+    for i, relative in enumerate(config.scenarios, 1):
         scenario = load_scenario(folder / relative)
+        if say is not None:
+            say(f"[{i}/{len(config.scenarios)}] {scenario.name}: {config.reps} replications")
         result = run(scenario, config.reps, config.seed, executor)
         summary = pd.concat([result.summary, result.case_summary], ignore_index=True)
         frames.append(summary[summary["kpi"].isin(KEY_KPIS)])

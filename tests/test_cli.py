@@ -69,10 +69,22 @@ def test_a_failure_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_default_results_folder_is_named_after_the_scenario(tmp_path, monkeypatch):
+def test_default_results_folder_is_named_after_the_scenario(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["run", MMC, "--reps", "2"]) == 0
     assert (tmp_path / "results/mmc/summary.csv").exists()
+    # run again: the first results stay, the new ones go next to them, and it says so
+    first = (tmp_path / "results/mmc/manifest.json").read_bytes()
+    assert main(["run", MMC, "--reps", "2", "--seed", "3"]) == 0
+    assert main(["run", MMC, "--reps", "2", "--seed", "4"]) == 0
+    assert "results/mmc-2" in capsys.readouterr().err
+    assert (tmp_path / "results/mmc/manifest.json").read_bytes() == first
+    seeds = [json.loads((tmp_path / f"results/{f}/manifest.json").read_text())["seed"]
+             for f in ("mmc-2", "mmc-3")]  # fmt: skip
+    assert seeds == [3, 4]
+    # --force replaces the first one (ours), and only it
+    assert main(["run", MMC, "--reps", "2", "--seed", "5", "--force"]) == 0
+    assert json.loads((tmp_path / "results/mmc/manifest.json").read_text())["seed"] == 5
 
 
 def test_schema_is_json_and_lists_the_fields(capsys):
@@ -89,3 +101,14 @@ def test_log_references_in_docs_are_current():
     doc = (ROOT / "docs/event-log.md").read_text()
     for columns in (None, CASE_COLUMNS, OUTCOME_COLUMNS, STEP_COLUMNS):
         assert columns_markdown(columns) in doc
+
+
+def test_the_readme_and_docs_link_only_inside_the_repository():
+    import re
+
+    for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = path.read_text(encoding="utf-8")
+        assert "../shared" not in text and "seed 00" not in text, path
+        for link in re.findall(r"\]\(([^)#]+)\)", text):
+            if not link.startswith("http"):
+                assert (path.parent / link).exists(), (path, link)
