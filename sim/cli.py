@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -369,8 +370,14 @@ COMMANDS = {
 }
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings a user can act on (a scenario's) as one line, not a code location."""
+    print(f"hallsim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    warnings.showwarning = _one_line_warning
     try:
         return COMMANDS[args.command](args)
     except (ScenarioError, ResultsExistError, UsageError, ExecutorError, TicketLogError) as exc:

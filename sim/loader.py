@@ -13,9 +13,11 @@ switched off so that an unquoted time stays a string; dates stay strings as well
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -256,6 +258,26 @@ def _message(error: dict[str, Any]) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
+def _problems(errors: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(field, message) of each validation error; a misspelt field and the required
+    field it was meant to be are one problem: "did you mean"."""
+    fields = [_field_path(e["loc"]) for e in errors]
+    missing = {f: e for f, e in zip(fields, errors, strict=True) if e["type"] == "missing"}
+    meant: set[str] = set()
+    problems = []
+    for field, error in zip(fields, errors, strict=True):
+        if error["type"] == "extra_forbidden":
+            parent, _, name = field.rpartition(".")
+            siblings = {f.rpartition(".")[2]: f for f in missing if f.rpartition(".")[0] == parent}
+            close = difflib.get_close_matches(name, list(siblings), n=1, cutoff=0.6)
+            if close:
+                meant.add(siblings[close[0]])
+                problems.append((field, f"unknown field: did you mean {close[0]!r}?"))
+                continue
+        problems.append((field, _message(error)))
+    return [(f, m) for f, m in problems if f not in meant or not m.startswith("required")]
+
+
 def parse_scenario(
     data: Mapping[str, Any],
     file: str | Path = "<scenario>",
@@ -272,8 +294,12 @@ def parse_scenario(
         check_scenario(scenario)  # what no field can check alone
         return scenario
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        field, message = _field_path(error["loc"]), _message(error)
+        problems = _problems(exc.errors(include_url=False))
+        field, message = problems[0]
+        if len(problems) > 1:  # every problem of the file at once, not one per round
+            more = "; ".join(f"{f}: {m}" for f, m in problems[1:6])
+            extra = f" and {len(problems) - 6} more" if len(problems) > 6 else ""
+            message += f" (also {more}{extra})"
     except ValueError as exc:  # from check_scenario, which names the field
         field, message = "", str(exc)
     head, sep, rest = message.partition(": ")
@@ -296,7 +322,33 @@ def load_scenario(path: str | Path) -> Scenario:
     data = resolve_file(path, origins)
     if "name" not in _read_yaml(path):  # a reform file is not named after its parent
         data["name"] = path.stem
-    return parse_scenario(data, path, origins)
+    scenario = parse_scenario(data, path, origins)
+    _warn_kept_pools(scenario, path, origins)
+    return scenario
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario that runs, but probably not as its author meant."""
+
+
+def _warn_kept_pools(scenario: Scenario, path: Path, origins: dict) -> None:
+    """A reform file that adds a pool serving everything (comprehensive windows) while
+    the pools of the file it extends stay: usually `windows: !replace` was meant."""
+    own = {name for name in scenario.windows if origins.get(("windows", name)) == path}
+    inherited = [
+        name for name, pool in scenario.windows.items()
+        if name not in own and pool.stage == "acceptance" and pool.channel == "window"
+    ]  # fmt: skip
+    added_all = [name for name in own if scenario.windows[name].serves == "all"]
+    if added_all and inherited:
+        shown = ", ".join(inherited[:4]) + (" ..." if len(inherited) > 4 else "")
+        warnings.warn(
+            f"{path}: windows: {added_all[0]} serves all matters, but the pools of the file "
+            f"it extends are kept beside it ({shown}); to replace them, write "
+            "`windows: !replace`",
+            ScenarioWarning,
+            stacklevel=2,
+        )
 
 
 def scenario_yaml(scenario: Scenario) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from sim import ScenarioError, load_scenario
@@ -79,3 +81,37 @@ def test_quanzhou_pair_matches_the_published_window_counts():
     assert 3000 <= department.demand.visitors_per_day <= 4000
     assert department.demand == comprehensive.demand
     assert department.matters == comprehensive.matters
+
+
+def test_every_problem_of_a_file_at_once_and_did_you_mean(tmp_path):
+    from sim.errors import ScenarioError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        'calendar: {opens_at: "08:00", closes_at: "17:00"}\n'
+        'demand: {visitors_per_day: 100, arrival_profile: {"08:00": 1}}\n'
+        "matters:\n  tax: {department: tax, share: 1, servise_min: {dist: exponential, mean: 5}}\n"
+        "windows: {w: {count: 0, serves: all}}\ntarget_wait_min: 10\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    text = str(error.value)
+    assert "servise_min: unknown field: did you mean 'service_min'?" in text
+    assert "windows.w.count" in text and "required field is missing" not in text
+    assert "\n" not in text
+
+
+def test_a_reform_that_keeps_the_old_pools_beside_a_comprehensive_one_warns(tmp_path):
+    from sim.loader import ScenarioWarning
+
+    path = tmp_path / "reform.yaml"
+    parent = ROOT / "scenarios/changchun-erdao-street-department.yaml"
+    path.write_text(f"extends: {parent}\nwindows:\n  all: {{count: 3, serves: all}}\n")
+    with pytest.warns(ScenarioWarning, match="!replace"):
+        load_scenario(path)
+    replaced = tmp_path / "replaced.yaml"
+    replaced.write_text(f"extends: {parent}\nwindows: !replace\n  all: {{count: 3, serves: all}}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_scenario(replaced)
