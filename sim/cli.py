@@ -296,6 +296,10 @@ def _cmd_size(args: argparse.Namespace) -> int:
     columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
                f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip
     print(table[columns].round(2).to_string(index=False))
+    if len(result.tried):
+        print("\nevery count tried (met: the whole 95% CI on the right side of the target):")
+        tried = result.tried.assign(met=result.tried["met"].map({True: "met", False: "not met"}))
+        print(tried.round(3).to_string(index=False))
     print(
         f"\n{scenario.name}: {result.windows} windows meet {target} "
         f"({'per visitor' if result.level == 'hall' else 'per visit at every pool'}; "

@@ -294,7 +294,11 @@ def sweep_output(result: SweepResult) -> Output:
 def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) -> Output:
     out = Output(f"hallsim size: {result.scenario.name}", "size")
     table = result.table()
-    out.tables = {"sizing.csv": table, "summary_at_size.csv": result.at_size.summary}
+    out.tables = {
+        "sizing.csv": table,
+        "tried.csv": result.tried,
+        "summary_at_size.csv": result.at_size.summary,
+    }
     out.scenarios = {"scenario-sized.yaml": result.at_size.scenario}
     level = "per visitor, hall-wide" if result.level == "hall" else "per visit, at every pool"
     out.page = [
@@ -312,6 +316,12 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
             "how queues build and drain through the day."
         ),
         Table(table),
+        Heading("Every count tried"),
+        Text(
+            "Met: the whole 95% confidence interval lies on the right side of the target, "
+            "so a count whose mean meets it can still be 'not met'."
+        ),
+        Table(result.tried.assign(met=result.tried["met"].map({True: "met", False: "not met"}))),
         Heading("Key figures at the sized counts"),
         Table(_with_ci(result.at_size.summary, list(SHOWN_KPIS))),
     ]

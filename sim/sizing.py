@@ -123,6 +123,8 @@ class SizingResult:
     one_below: dict[str, pd.DataFrame]  # pool -> KPI summary with that pool one window fewer
     evaluations: int
     scenario: Scenario = field(repr=False)
+    # every count the search tried: pool, windows, the target KPI's mean and 95% CI, met
+    tried: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def windows(self) -> int:
@@ -300,15 +302,19 @@ def size(
         estimates[name] = (*analytic, peak * 60, average * 60, service)
         counts[name] = analytic[0]
 
+    tried: dict[tuple[str, int], tuple[float, float, float, bool]] = {}
     for _ in range(max_passes):
         changed = False
         for name in names:
 
             def passes(c: int, name: str = name) -> bool:
                 trial = evaluate({**counts, name: c})
-                if name in scheduled:
-                    return _every_hour_meets(trial, target, name)
-                return target.met(_target_row(trial, target, name, level))
+                row = _target_row(trial, target, name, level)
+                met = (
+                    _every_hour_meets(trial, target, name) if name in scheduled else target.met(row)
+                )
+                tried[(name, c)] = (row["mean"], row["ci_low"], row["ci_high"], met)
+                return met
 
             found = _search(passes, counts[name], max_windows)
             changed |= found != counts[name]
@@ -339,7 +345,11 @@ def size(
         )
         for name in names
     ]
-    return SizingResult(target, level, pools, at_size, one_below, len(cache), scenario)
+    table = pd.DataFrame(
+        [(p, c, *v) for (p, c), v in sorted(tried.items())],
+        columns=["pool", "windows", f"{target.kpi}_mean", "ci_low", "ci_high", "met"],
+    )
+    return SizingResult(target, level, pools, at_size, one_below, len(cache), scenario, table)
 
 
 def _scaled(schedule: dict[str, int], peak: int) -> dict[str, int]:
