@@ -473,7 +473,12 @@ def summarize(table: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     t = stats.t.ppf(0.975, np.maximum(out["replications"] - 1, 1))
     half = np.where(out["replications"] > 1, t * out["sd"] / np.sqrt(out["replications"]), np.nan)
     out["half_width"] = half
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
     out["kpi"] = out["kpi"].astype(str)
+    # an interval stays inside what the KPI can be: no negative wait or count, no share
+    # above 1 (the t interval cut at the bound; half_width keeps the spread)
+    known = out["kpi"].isin(list(kpis.KPIS))
+    share = out["kpi"].map(lambda k: k in kpis.KPIS and kpis.KPIS[k].unit == "share")
+    low, high = out["mean"] - half, out["mean"] + half
+    out["ci_low"] = np.where(known, np.maximum(low, 0.0), low)
+    out["ci_high"] = np.where(share, np.minimum(high, 1.0), high)
     return out[columns]

@@ -154,3 +154,19 @@ def test_every_kpi_a_table_computes_is_in_the_registry_at_its_level():
         for column in set(table.columns) - ids:
             assert column in KPIS, f"{column} is not in sim.kpis"
             assert level in KPIS[column].levels, f"{column} is not declared at {level}"
+
+
+def test_confidence_intervals_stay_inside_what_a_kpi_can_be():
+    import pandas as pd
+
+    from sim.metrics import summarize
+
+    table = pd.DataFrame({
+        "scenario": "s", "replication": [0, 1, 2],
+        "wait_mean_min": [0.0, 0.0, 0.6], "service_level_visitor": [1.0, 1.0, 0.9],
+        "not_a_kpi": [-1.0, 1.0, 0.0],
+    })  # fmt: skip
+    summary = summarize(table).set_index("kpi")
+    assert summary.loc["wait_mean_min", "ci_low"] == 0 < summary.loc["wait_mean_min", "half_width"]
+    assert summary.loc["service_level_visitor", "ci_high"] == 1
+    assert summary.loc["not_a_kpi", "ci_low"] < -1  # what is not a KPI keeps its t interval
