@@ -24,6 +24,7 @@ from sim.cli_options import positive_int as _positive_int
 from sim.cli_options import reps as _reps
 from sim.cli_options import share as _share
 from sim.compare import compare
+from sim.erlang import quick_answers
 from sim.errors import ResultsExistError, ScenarioError, TicketLogError, UsageError
 from sim.executors import ExecutorError, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
@@ -31,6 +32,7 @@ from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.outputs import (
     comparison_output,
+    erlang_output,
     run_output,
     sizing_output,
     sweep_output,
@@ -66,9 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", type=Path)
     _execution_options(p, 10, _reps)
     p.add_argument(
-        "--precision", type=_share, default=None,
+        "--precision",
+        type=_share,
+        default=None,
         help="with --reps auto: relative CI half-width to reach on headline KPIs (0.05)",
-    )  # fmt: skip
+    )
     p.add_argument("--max-reps", type=_positive_int, default=200, help="cap for --reps auto")
 
     p = sub.add_parser("compare", help="compare scenarios on common random numbers")
@@ -78,9 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="vary scenario fields and run every point")
     p.add_argument("scenario", type=Path)
     p.add_argument(
-        "--set", dest="settings", action="append", required=True, metavar="PATH=V1,V2",
+        "--set",
+        dest="settings",
+        action="append",
+        required=True,
+        metavar="PATH=V1,V2",
         help="a field and its values, e.g. windows.comprehensive.count=80,85,91 (repeatable)",
-    )  # fmt: skip
+    )
     _execution_options(p, 10)
 
     p = sub.add_parser("size", help="fewest windows that meet a service target")
@@ -92,10 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--team", help="size this back-office team's staff on a whole-case KPI")
     p.add_argument("--max-windows", type=_positive_int, default=1000, help="cap per pool")
     p.add_argument(
-        "--hourly", action="store_true",
+        "--hourly",
+        action="store_true",
         help="also propose open windows hour by hour meeting the target in every hour",
-    )  # fmt: skip
+    )
     _execution_options(p, 10)
+
+    p = sub.add_parser("erlang", help="windows by hour that Erlang C, Erlang A and G/G/c say")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "wait_mean_min<=5"')
+    _execution_options(p, 2)
 
     p = sub.add_parser("regress", help="re-run the reference scenarios; fail on drifted KPIs")
     p.add_argument("--baseline", type=Path, default=Path("results/baseline"))
@@ -129,8 +143,10 @@ def _print_summary(summary) -> None:
 def _print_pools(pools_summary, top: int = 8) -> None:
     wide = pools_summary.pivot(index="pool", columns="kpi", values="mean")
     wide = wide.sort_values("wait_mean_min", ascending=False).head(top)
-    print(f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
-          f"{'wait p90':>10}{'utilization':>13}")  # fmt: skip
+    print(
+        f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
+        f"{'wait p90':>10}{'utilization':>13}"
+    )
     for pool, row in wide.iterrows():
         print(
             f"{pool:<28}{row['visits']:>8.0f}{row['wait_mean_min']:>11.2f}"
@@ -177,17 +193,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _executor(args) as executor:
         result = run(
-            scenario, 5 if auto else args.reps, args.seed, executor,
-            precision=precision, max_reps=args.max_reps, progress=progress_enabled(),
-        )  # fmt: skip
+            scenario,
+            5 if auto else args.reps,
+            args.seed,
+            executor,
+            precision=precision,
+            max_reps=args.max_reps,
+            progress=progress_enabled(),
+        )
     note = ""
     if auto:
         loose = imprecise_kpis(result.kpis, precision)
         note = (
-            f"Precision {precision:.0%} reached." if not loose else
-            f"Precision {precision:.0%} NOT reached after {result.replications} replications "
+            f"Precision {precision:.0%} reached."
+            if not loose
+            else f"Precision {precision:.0%} NOT reached after {result.replications} replications "
             f"(cap --max-reps): " + ", ".join(f"{k} ±{h:.3g}" for k, h in loose.items())
-        )  # fmt: skip
+        )
     wall = time.perf_counter() - started
     folder = write(run_output(result, note), out, args.force, wall)
     print(f"{scenario.name}: {result.replications} replications, seed {args.seed}. {note}")
@@ -254,9 +276,15 @@ def _cmd_size_team(args: argparse.Namespace, target: Target, scenario: Scenario)
     started = time.perf_counter()
     with _executor(args) as executor:
         result = size_team(
-            scenario, target, args.team, args.reps, args.seed, executor,
-            max_staff=args.max_windows, progress=progress_enabled(),
-        )  # fmt: skip
+            scenario,
+            target,
+            args.team,
+            args.reps,
+            args.seed,
+            executor,
+            max_staff=args.max_windows,
+            progress=progress_enabled(),
+        )
     folder = write(team_sizing_output(result), out, args.force, time.perf_counter() - started)
     at = result.at_size.case_summary.set_index("kpi").loc[target.kpi]
     print(
@@ -280,21 +308,42 @@ def _cmd_size(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _executor(args) as executor:
         result = size(
-            scenario, target, args.reps, args.seed, args.pool, executor,
-            max_windows=args.max_windows, progress=progress_enabled(),
-        )  # fmt: skip
+            scenario,
+            target,
+            args.reps,
+            args.seed,
+            args.pool,
+            executor,
+            max_windows=args.max_windows,
+            progress=progress_enabled(),
+        )
         schedule = None
         if args.hourly:
             (sized,) = [p.sized for p in result.pools] if len(result.pools) == 1 else [None]
             schedule = size_schedule(
-                scenario, target, args.reps, args.seed, args.pool, executor,
-                max_windows=args.max_windows, flat_daily=sized, progress=progress_enabled(),
-            )  # fmt: skip
+                scenario,
+                target,
+                args.reps,
+                args.seed,
+                args.pool,
+                executor,
+                max_windows=args.max_windows,
+                flat_daily=sized,
+                progress=progress_enabled(),
+            )
     output = sizing_output(result, schedule)
     folder = write(output, out, args.force, time.perf_counter() - started)
     table = result.table()
-    columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
-               f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip
+    columns = [
+        "pool",
+        "current",
+        "erlang_daily_average",
+        "erlang_peak_hour",
+        "sized",
+        "saving",
+        f"{target.kpi}_at_size",
+        f"{target.kpi}_one_below",
+    ]
     print(table[columns].round(2).to_string(index=False))
     if len(result.tried):
         print("\nevery count tried (met: the whole 95% CI on the right side of the target):")
@@ -316,6 +365,32 @@ def _cmd_size(args: argparse.Namespace) -> int:
             f"{hours['flat_daily_target']:.0f} with {schedule.flat_daily} all day "
             "(enough over the day, not in its busiest hours)"
         )
+    print(f"results in {folder}/ (open report.html)")
+    return 0
+
+
+def _cmd_erlang(args: argparse.Namespace) -> int:
+    target = Target.parse(args.target)
+    scenario = load_scenario(args.scenario)
+    out = _out(args, f"erlang-{scenario.name}")
+    started = time.perf_counter()
+    table = quick_answers(scenario, target, args.reps, args.seed)
+    folder = write(
+        erlang_output(scenario, target, table, args.reps),
+        out,
+        args.force,
+        time.perf_counter() - started,
+    )
+    shown = table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))
+    print(
+        f"{scenario.name}: windows needed for {target} by hour, by formula (loads from a "
+        f"{args.reps}-replication pilot run; Erlang A only for mean-wait targets):"
+    )
+    print(shown.round(2).to_string(index=False, na_rep="—"))
+    print(
+        f"the simulation's answer, hour by hour: hallsim size {args.scenario} "
+        f'--target "{target}" --hourly'
+    )
     print(f"results in {folder}/ (open report.html)")
     return 0
 
@@ -367,6 +442,7 @@ COMMANDS = {
     "compare": _cmd_compare,
     "sweep": _cmd_sweep,
     "size": _cmd_size,
+    "erlang": _cmd_erlang,
     "regress": _cmd_regress,
     "validate": _cmd_validate,
     "schema": _cmd_schema,

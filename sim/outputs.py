@@ -557,6 +557,26 @@ def replay_output(result: ReplayResult) -> Output:
     return out
 
 
+def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) -> Output:
+    """The formulas' windows by pool and hour (sim.erlang.quick_answers)."""
+    out = Output(f"hallsim erlang: {scenario.name}", "erlang")
+    out.tables = {"erlang.csv": table}
+    out.page = [
+        Text(
+            f"Windows needed for {target}, by hour, as Erlang C (M/M/c), Erlang A (M/M/c "
+            "with exponential patience of the scenario's mean; mean-wait targets only) and "
+            "Allen-Cunneen (G/G/c: waits stretched by (ca² + cs²) / 2) say, on the tickets "
+            f"and service times a {reps}-replication pilot run brings to each pool. Each "
+            "hour stands alone in a formula: lunch, the morning's build-up and the mix of "
+            "matters are what `hallsim size --hourly` adds."
+        ),
+        Table(table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))),
+    ]
+    out.page += _scenario_sections(scenario)
+    out.manifest = {"scenario": scenario.name, "target": str(target), "pilot_replications": reps}
+    return out
+
+
 def _side_by_side(summary: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """KPI means, one column per scenario in the given order."""
     wide = summary.pivot(index="kpi", columns="scenario", values="mean")[order]
