@@ -164,7 +164,13 @@ def run_output(result: RunResult, note: str = "") -> Output:
         Heading("Figures"),
         Chart(
             "wait_distribution.png",
-            lambda: plots.wait_distribution(result.log, ax=_ax()),
+            lambda: plots.wait_distribution(
+                result.log,
+                ax=_ax(),
+                target_min=result.scenario.target_wait_min,
+                title=f"{result.scenario.name}: waits per queue visit, "
+                f"{result.replications} replications",
+            ),
             "Waits per visit",
         ),
         Chart(
@@ -239,7 +245,12 @@ def comparison_output(comparison: Comparison) -> Output:
         ),
         Chart(
             "wait_distribution.png",
-            lambda: plots.wait_distribution(pd.concat([r.log for r in results]), ax=_ax()),
+            lambda: plots.wait_distribution(
+                pd.concat([r.log for r in results]),
+                ax=_ax(),
+                target_min=results[0].scenario.target_wait_min,
+                title=f"Waits per queue visit, {results[0].replications} replications each",
+            ),
             "Waits per visit, all scenarios",
         ),
     ]

@@ -6,6 +6,7 @@ backend is never touched (sim.report draws on figures of its own, outside pyplot
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from collections.abc import Iterator
@@ -59,35 +60,82 @@ def _axes(ax: Axes | None) -> Axes:
     return plt.subplots(figsize=(8, 4.5))[1] if ax is None else ax
 
 
-def wait_distribution(log: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Empirical CDF of per-visit waits of served visits, one line per scenario."""
+def _hhmm(ax: Axes, first_hour: float, last_hour: float) -> None:
+    """Hours of the day on the x axis as HH:MM."""
+    ticks = np.arange(math.floor(first_hour), math.ceil(last_hour) + 1)
+    step = max(1, len(ticks) // 12)
+    ax.set_xticks(ticks[::step], [f"{int(h) % 24:02d}:00" for h in ticks[::step]])
+
+
+def wait_distribution(
+    log: pd.DataFrame,
+    ax: Axes | None = None,
+    target_min: float | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Empirical CDF of per-visit waits of served visits, one line per scenario, on the
+    range that matters (to the longest 99th percentile; the tail is noted), with the
+    target wait as a line."""
     ax = _axes(ax)
     served = log[log["outcome"] == "served"]
+    longest, top = 0.0, 1.0
     for scenario, group in served.groupby("scenario", observed=True):
         waits = np.sort(group["wait_min"].to_numpy())
+        if not len(waits):
+            continue
         ax.step(waits, np.arange(1, len(waits) + 1) / len(waits), where="post", label=scenario)
-    ax.set(xlabel="wait per queue visit (min)", ylabel="share of visits waiting at most x")
+        top = max(top, float(np.quantile(waits, 0.99)))
+        longest = max(longest, float(waits[-1]))
+    if target_min is not None:
+        ax.axvline(target_min, color="#d62728", ls="--", lw=1.2, label=f"target {target_min:g} min")
+        top = max(top, target_min * 1.2)
+    ax.set_xlim(0, top)
+    if longest > top:
+        ax.text(
+            0.98,
+            0.03,
+            f"the longest 1% are not shown (up to {longest:.0f} min)",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize="x-small",
+            color="#555",
+        )
+    ax.set(
+        xlabel="wait per queue visit (min)",
+        ylabel="share of visits waiting at most x",
+        title=title or "Waits per queue visit (served visits)",
+    )
     ax.set_ylim(0, 1.01)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="center right", fontsize="small")
     return ax
 
 
-def queue_by_hour(hourly_summary: pd.DataFrame, ax: Axes | None = None, top: int = 8) -> Axes:
+def queue_by_hour(
+    hourly_summary: pd.DataFrame, ax: Axes | None = None, top: int = 8, title: str | None = None
+) -> Axes:
     """Time-weighted mean queue length per hour of day, one line per pool (the `top`
     pools with the longest peak queue), with 95% CI bands."""
     ax = _axes(ax)
     rows = hourly_summary[hourly_summary["kpi"] == "queue_length_mean"]
     peaks = rows.groupby(["scenario", "pool"], observed=True)["mean"].max()
+    shown = f"top {top} of {len(peaks)} pools" if len(peaks) > top else "every pool"
+    ax.set_title(title or f"People waiting through the day ({shown})")
     for (scenario, pool), _peak in peaks.sort_values(ascending=False).head(top).items():
         line = rows[(rows["scenario"] == scenario) & (rows["pool"] == pool)]
         hour = line["hour"].to_numpy() + 0.5
         label = f"{scenario}: {pool}" if rows["scenario"].nunique() > 1 else str(pool)
         (drawn,) = ax.plot(hour, line["mean"], marker="o", ms=3, label=label)
         ax.fill_between(hour, line["ci_low"], line["ci_high"], color=drawn.get_color(), alpha=0.2)
-    ax.set(xlabel="hour of day", ylabel="people waiting (time-weighted mean)")
+    if len(rows):
+        _hhmm(ax, rows["hour"].min(), rows["hour"].max() + 1)
+    ax.set(
+        xlabel="time of day (each point: the hour starting before it; mean, 95% CI)",
+        ylabel="people waiting (time-weighted mean)",
+    )
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 
@@ -101,7 +149,11 @@ def utilization_by_pool(pools_summary: pd.DataFrame, ax: Axes | None = None) -> 
     ]
     err = (rows["mean"] - rows["ci_low"]).fillna(0).to_numpy()
     ax.barh(labels, rows["mean"], xerr=err, color="tab:blue", alpha=0.8)
-    ax.set(xlabel="utilization (busy share of opening hours)", xlim=(0, 1))
+    ax.set(
+        xlabel="utilization (busy share of opening hours)",
+        xlim=(0, 1),
+        title="Utilization of each pool's windows (mean and 95% CI)",
+    )
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     return ax
@@ -119,7 +171,16 @@ def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None
         )
         ax.set_xticks(positions, [str(v) for v in group[key]], rotation=45, ha="right")
     ax.axhline(0, color="black", lw=0.8)
-    ax.set(xlabel=key, ylabel=f"change in {kpi}")
+    if key == "hour" and len(rows):  # positions stand for hours: label them HH:MM
+        first = rows[rows["scenario"] == rows["scenario"].iloc[0]]
+        ax.set_xticks(
+            np.arange(len(first)), [f"{int(h):02d}:00" for h in first[key]], rotation=45, ha="right"
+        )
+    ax.set(
+        xlabel="time of day" if key == "hour" else key,
+        ylabel=f"change in {kpi}",
+        title=f"Change in {kpi} by {key} against the baseline (paired, with CI)",
+    )
     ax.grid(alpha=0.3)
     if len(rows):
         ax.legend(fontsize="small")
@@ -161,7 +222,8 @@ def staffing_by_hour(hourly_summary: pd.DataFrame, pool: str, ax: Axes | None = 
     wide = rows.pivot(index="hour", columns="kpi", values="mean")
     ax.step(wide.index, wide["open_windows_mean"], where="post", label="windows open")
     ax.plot(wide.index + 0.5, wide["busy_windows_mean"], marker="o", ms=3, label="windows busy")
-    ax.set(xlabel="hour of day", ylabel="windows")
+    _hhmm(ax, wide.index.min(), wide.index.max() + 1)
+    ax.set(xlabel="time of day", ylabel="windows", title=f"{pool}: windows open and busy by hour")
     ax.grid(alpha=0.3)
     twin = ax.twinx()
     twin.bar(wide.index + 0.5, wide["tickets"], width=0.8, alpha=0.15, color="gray")
