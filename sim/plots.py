@@ -20,6 +20,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.kpis import KPIS
 from sim.metrics import HEADLINE_KPIS
 
 __all__ = ["figure_fonts", "queue_by_hour", "utilization_by_pool", "wait_distribution"]
@@ -176,10 +177,12 @@ def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None
         ax.set_xticks(
             np.arange(len(first)), [f"{int(h):02d}:00" for h in first[key]], rotation=45, ha="right"
         )
+    what = KPIS[kpi].label if kpi in KPIS else kpi
+    unit = f" ({KPIS[kpi].unit})" if kpi in KPIS else ""
     ax.set(
         xlabel="time of day" if key == "hour" else key,
-        ylabel=f"change in {kpi}",
-        title=f"Change in {kpi} by {key} against the baseline (paired, with CI)",
+        ylabel=f"change in {what}{unit}",
+        title=f"Change in {what} by {key} against the baseline (paired, 95% CI)",
     )
     ax.grid(alpha=0.3)
     if len(rows):
