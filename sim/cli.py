@@ -429,6 +429,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_schema(_args: argparse.Namespace) -> int:
     schema = Scenario.model_json_schema(by_alias=True)
+    # a file is named after itself when it says no name: not required in a file
+    schema["required"] = [f for f in schema.get("required", []) if f != "name"]
     schema["properties"]["extends"] = {
         "type": "string",
         "description": "path of a scenario file this one overlays (relative to this file)",

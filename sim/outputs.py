@@ -116,6 +116,14 @@ def _scenario_sections(scenario: Scenario) -> list[Section]:
     return sections
 
 
+def _in_words(differences: pd.DataFrame) -> pd.DataFrame:
+    """A table of paired differences for reading: significance in words."""
+    words = {True: "yes: the CI excludes 0", False: "no: the CI includes 0"}
+    return differences.drop(columns=["baseline"]).assign(
+        significant=differences["significant"].map(words)
+    )
+
+
 def _by(summary: pd.DataFrame, index: str) -> pd.DataFrame:
     """KPI means as a table with one row per `index` value."""
     return summary.pivot(index=index, columns="kpi", values="mean").reset_index()
@@ -148,7 +156,7 @@ def run_output(result: RunResult, note: str = "") -> Output:
         )
     )
     page += [Heading("Key figures"), Table(_with_ci(result.summary, list(SHOWN_KPIS)))]
-    if not result.case_summary.empty:
+    if not result.case_summary.empty and result.scenario.whole_case:
         page += [
             Heading("The whole case: same day, trips, lead times, limits"),
             Table(_with_ci(result.case_summary)),
@@ -225,12 +233,9 @@ def comparison_output(comparison: Comparison) -> Output:
         )
     )
     overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
-    page += [Heading("Key figures: differences"), Table(overall.drop(columns=["baseline"]))]
-    if not comparison.cases.empty:
-        page += [
-            Heading("The whole case: differences"),
-            Table(comparison.cases.drop(columns=["baseline"])),
-        ]
+    page += [Heading("Key figures: differences"), Table(_in_words(overall))]
+    if not comparison.cases.empty and any(r.scenario.whole_case for r in results):
+        page += [Heading("The whole case: differences"), Table(_in_words(comparison.cases))]
     page += [
         Heading("Figures"),
         Chart(
@@ -258,7 +263,7 @@ def comparison_output(comparison: Comparison) -> Output:
     if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
         page += [
             Heading("By matter: mean wait per visit"),
-            Table(by_matter[by_matter["kpi"] == "wait_mean_min"].drop(columns=["baseline"])),
+            Table(_in_words(by_matter[by_matter["kpi"] == "wait_mean_min"])),
         ]
     for result in results:
         page += _scenario_sections(result.scenario)

@@ -56,7 +56,7 @@ class _Page:
 
     def table(self, frame: pd.DataFrame, css_class: str = "kpis") -> None:
         self.parts.append(
-            frame.to_html(index=False, classes=css_class, float_format=lambda v: f"{v:.4g}",
+            frame.to_html(index=False, classes=css_class, float_format=_number,
                           na_rep="", border=0)
         )  # fmt: skip
 
@@ -90,6 +90,13 @@ class _Page:
         )
 
 
+def _number(value: float) -> str:
+    """A number as people write it: 68,330 not 6.833e+04; 4 significant digits below."""
+    if abs(value) >= 10_000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
 def _csv(frame: pd.DataFrame, path: Path) -> None:
     """A CSV with a UTF-8 byte-order mark: Excel on Chinese Windows reads it as UTF-8."""
     frame.to_csv(path, index=False, encoding="utf-8-sig")
@@ -121,7 +128,7 @@ def _render(page: _Page, section, folder: Path) -> None:
         raise TypeError(f"unknown report section {section!r}")
 
 
-def write(output: Output, out: Path, force: bool = False, wall_time_s: float = 0.0) -> Path:
+def write(output: Output, out: Path, force: bool = False, wall_time_s: float | None = None) -> Path:
     """Write a result's folder atomically (see sim.outputs); return its path."""
     with staged(out, force) as folder:
         for name, frame in output.tables.items():
@@ -138,13 +145,20 @@ def write(output: Output, out: Path, force: bool = False, wall_time_s: float = 0
                 _render(page, section, folder)
         (folder / "report.html").write_text(page.render(), encoding="utf-8")
         _manifest(
-            folder, command=output.command, **output.manifest, wall_time_s=round(wall_time_s, 3)
+            folder,
+            command=output.command,
+            **output.manifest,
+            **({} if wall_time_s is None else {"wall_time_s": round(wall_time_s, 3)}),
         )
     return Path(out)
 
 
 def write_results(
-    result: RunResult, out: Path, force: bool = False, wall_time_s: float = 0.0, note: str = ""
+    result: RunResult,
+    out: Path,
+    force: bool = False,
+    wall_time_s: float | None = None,
+    note: str = "",
 ) -> Path:
     """Write the results folder of one run (the Python API's shortcut for `write`)."""
     return write(run_output(result, note), out, force, wall_time_s)

@@ -112,3 +112,27 @@ def test_the_readme_and_docs_link_only_inside_the_repository():
         for link in re.findall(r"\]\(([^)#]+)\)", text):
             if not link.startswith("http"):
                 assert (path.parent / link).exists(), (path, link)
+
+
+def test_reports_write_numbers_and_significance_for_reading(tmp_path):
+    from sim.report import _number
+
+    assert _number(68330.4) == "68,330" and _number(0.7259) == "0.7259"
+    out = tmp_path / "cmp"
+    small = ROOT / "scenarios/examples/pooling-separate.yaml"
+    pooled = ROOT / "scenarios/examples/pooling-pooled.yaml"
+    assert main(["compare", str(small), str(pooled), "--reps", "3", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "CI excludes 0" in page or "CI includes 0" in page
+    assert ">True<" not in page and ">False<" not in page
+    assert "The whole case" not in page  # a plain hall has no whole-case section
+
+
+def test_the_schema_does_not_require_a_name():
+    import io
+    from contextlib import redirect_stdout
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        assert main(["schema"]) == 0
+    assert "name" not in json.loads(buffer.getvalue()).get("required", [])
