@@ -460,6 +460,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.showwarning = _one_line_warning
+    pd.set_option("display.unicode.east_asian_width", True)  # Chinese names line up
     try:
         return COMMANDS[args.command](args)
     except (ScenarioError, ResultsExistError, UsageError, ExecutorError, TicketLogError) as exc:

@@ -449,7 +449,9 @@ def size_schedule(
         )
     if pool is None:
         if len(scenario.windows) != 1:
-            raise ScenarioError("--pool", "", "name the pool to staff by the hour")
+            raise ScenarioError(
+                "--pool", "", f"name the pool to staff by the hour; pools: {list(scenario.windows)}"
+            )
         pool = next(iter(scenario.windows))
     if pool not in scenario.windows:
         raise ScenarioError("--pool", pool, f"no such pool; pools: {sorted(scenario.windows)}")
