@@ -244,6 +244,11 @@ def comparison_output(comparison: Comparison) -> Output:
             "Change in mean wait per visit, by matter (with CI)",
         ),
         Chart(
+            "compare_waits_by_hour.png",
+            lambda: plots.paired_by_hour(comparison.by_hour, fig=Figure(figsize=(8, 6))),
+            "Mean wait by hour in each design, and the paired difference with its CI",
+        ),
+        Chart(
             "compare_hourly.png",
             lambda: plots.difference_by(comparison.by_hour, "hour", "queue_length_mean", ax=_ax()),
             "Change in people waiting in the hall, by hour (with CI)",
@@ -332,6 +337,13 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
             "how queues build and drain through the day."
         ),
         Table(table),
+        Chart(
+            "sizing_curve.png",
+            lambda: plots.sizing_curve(
+                result.tried, result.target, {p.pool: p.sized for p in result.pools}, ax=_ax()
+            ),
+            "The target KPI against the windows tried, with its CI and the target",
+        ),
         Heading("Every count tried"),
         Text(
             "Met: the whole 95% confidence interval lies on the right side of the target, "

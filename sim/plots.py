@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sim.kpis import KPIS
 from sim.metrics import HEADLINE_KPIS
@@ -27,10 +28,18 @@ __all__ = ["figure_fonts", "queue_by_hour", "utilization_by_pool", "wait_distrib
 
 # fonts with Chinese glyphs, in order of preference (Linux, Windows, macOS)
 CJK_FONTS = (
-    "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
-    "Noto Sans CJK JP", "Noto Sans CJK TC",
-)  # fmt: skip
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+)
 
 
 @contextmanager
@@ -232,4 +241,81 @@ def staffing_by_hour(hourly_summary: pd.DataFrame, pool: str, ax: Axes | None = 
     twin.bar(wide.index + 0.5, wide["tickets"], width=0.8, alpha=0.15, color="gray")
     twin.set_ylabel("tickets per hour (bars)")
     ax.legend(loc="upper right")
+    return ax
+
+
+def paired_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min", fig: Figure | None = None):
+    """Both designs' KPI by hour on one axis (top), and the paired difference with its CI
+    (bottom): where in the day a reform gains and where it loses."""
+    fig = fig or plt.figure(figsize=(8, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    rows = by_hour[by_hour["kpi"] == kpi]
+    what = KPIS[kpi].label if kpi in KPIS else kpi
+    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    first = True
+    for scenario, group in rows.groupby("scenario", sort=False):
+        x = group["hour"].to_numpy() + 0.5
+        if first:
+            top.plot(
+                x,
+                group["baseline_mean"],
+                "o-",
+                color="black",
+                ms=3,
+                label=str(group["baseline"].iloc[0]),
+            )
+            first = False
+        (line,) = top.plot(x, group["mean"], "o-", ms=3, label=str(scenario))
+        err = np.vstack([group["diff"] - group["ci_low"], group["ci_high"] - group["diff"]])
+        bottom.errorbar(
+            x, group["diff"], yerr=np.nan_to_num(err), fmt="o", capsize=3, color=line.get_color()
+        )
+    bottom.axhline(0, color="black", lw=0.8)
+    top.set(
+        ylabel=f"{what} ({unit})",
+        title=f"{what.capitalize()} by hour of the ticket, and the paired difference (95% CI)",
+    )
+    top.set_ylim(bottom=0)
+    top.legend(fontsize="small", loc="upper right")
+    bottom.set(ylabel=f"difference ({unit})", xlabel="time of day")
+    if len(rows):
+        _hhmm(bottom, rows["hour"].min(), rows["hour"].max() + 1)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def sizing_curve(tried: pd.DataFrame, target, sized: dict[str, int], ax: Axes | None = None):
+    """The target KPI against the windows tried, with its 95% CI, the target and the
+    count chosen (one line per pool)."""
+    ax = _axes(ax)
+    column = f"{target.kpi}_mean"
+    for pool, rows in tried.groupby("pool", sort=False):
+        rows = rows.sort_values("windows")
+        (line,) = ax.plot(rows["windows"], rows[column], "o-", label=f"{pool} (95% CI shaded)")
+        ax.fill_between(
+            rows["windows"], rows["ci_low"], rows["ci_high"], alpha=0.2, color=line.get_color()
+        )
+        if pool in sized:
+            chosen = rows[rows["windows"] == sized[pool]]
+            ax.plot(
+                chosen["windows"],
+                chosen[column],
+                "*",
+                ms=14,
+                color=line.get_color(),
+                label=f"{pool}: {sized[pool]} windows, the fewest meeting the target",
+            )
+    ax.axhline(target.value, color="#d62728", ls="--", label=f"target {target}")
+    what = KPIS[target.kpi].label if target.kpi in KPIS else target.kpi
+    unit = f" ({KPIS[target.kpi].unit})" if target.kpi in KPIS else ""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(
+        xlabel="windows",
+        ylabel=f"{what}{unit}",
+        title=f"{what.capitalize()} against the windows tried",
+    )
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
     return ax
