@@ -68,11 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", type=Path)
     _execution_options(p, 10, _reps)
     p.add_argument(
-        "--precision",
-        type=_share,
-        default=None,
+        "--precision", type=_share, default=None,
         help="with --reps auto: relative CI half-width to reach on headline KPIs (0.05)",
-    )
+    )  # fmt: skip
     p.add_argument("--max-reps", type=_positive_int, default=200, help="cap for --reps auto")
 
     p = sub.add_parser("compare", help="compare scenarios on common random numbers")
@@ -82,13 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="vary scenario fields and run every point")
     p.add_argument("scenario", type=Path)
     p.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        required=True,
-        metavar="PATH=V1,V2",
+        "--set", dest="settings", action="append", required=True, metavar="PATH=V1,V2",
         help="a field and its values, e.g. windows.comprehensive.count=80,85,91 (repeatable)",
-    )
+    )  # fmt: skip
     _execution_options(p, 10)
 
     p = sub.add_parser("size", help="fewest windows that meet a service target")
@@ -100,10 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--team", help="size this back-office team's staff on a whole-case KPI")
     p.add_argument("--max-windows", type=_positive_int, default=1000, help="cap per pool")
     p.add_argument(
-        "--hourly",
-        action="store_true",
+        "--hourly", action="store_true",
         help="also propose open windows hour by hour meeting the target in every hour",
-    )
+    )  # fmt: skip
     _execution_options(p, 10)
 
     p = sub.add_parser("erlang", help="windows by hour that Erlang C, Erlang A and G/G/c say")
@@ -143,10 +136,8 @@ def _print_summary(summary) -> None:
 def _print_pools(pools_summary, top: int = 8) -> None:
     wide = pools_summary.pivot(index="pool", columns="kpi", values="mean")
     wide = wide.sort_values("wait_mean_min", ascending=False).head(top)
-    print(
-        f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
-        f"{'wait p90':>10}{'utilization':>13}"
-    )
+    print(f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
+          f"{'wait p90':>10}{'utilization':>13}")  # fmt: skip
     for pool, row in wide.iterrows():
         print(
             f"{pool:<28}{row['visits']:>8.0f}{row['wait_mean_min']:>11.2f}"
@@ -193,23 +184,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _executor(args) as executor:
         result = run(
-            scenario,
-            5 if auto else args.reps,
-            args.seed,
-            executor,
-            precision=precision,
-            max_reps=args.max_reps,
-            progress=progress_enabled(),
-        )
+            scenario, 5 if auto else args.reps, args.seed, executor,
+            precision=precision, max_reps=args.max_reps, progress=progress_enabled(),
+        )  # fmt: skip
     note = ""
     if auto:
         loose = imprecise_kpis(result.kpis, precision)
         note = (
-            f"Precision {precision:.0%} reached."
-            if not loose
-            else f"Precision {precision:.0%} NOT reached after {result.replications} replications "
+            f"Precision {precision:.0%} reached." if not loose else
+            f"Precision {precision:.0%} NOT reached after {result.replications} replications "
             f"(cap --max-reps): " + ", ".join(f"{k} ±{h:.3g}" for k, h in loose.items())
-        )
+        )  # fmt: skip
     wall = time.perf_counter() - started
     folder = write(run_output(result, note), out, args.force, wall)
     print(f"{scenario.name}: {result.replications} replications, seed {args.seed}. {note}")
@@ -276,15 +261,9 @@ def _cmd_size_team(args: argparse.Namespace, target: Target, scenario: Scenario)
     started = time.perf_counter()
     with _executor(args) as executor:
         result = size_team(
-            scenario,
-            target,
-            args.team,
-            args.reps,
-            args.seed,
-            executor,
-            max_staff=args.max_windows,
-            progress=progress_enabled(),
-        )
+            scenario, target, args.team, args.reps, args.seed, executor,
+            max_staff=args.max_windows, progress=progress_enabled(),
+        )  # fmt: skip
     folder = write(team_sizing_output(result), out, args.force, time.perf_counter() - started)
     at = result.at_size.case_summary.set_index("kpi").loc[target.kpi]
     print(
@@ -308,42 +287,21 @@ def _cmd_size(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _executor(args) as executor:
         result = size(
-            scenario,
-            target,
-            args.reps,
-            args.seed,
-            args.pool,
-            executor,
-            max_windows=args.max_windows,
-            progress=progress_enabled(),
-        )
+            scenario, target, args.reps, args.seed, args.pool, executor,
+            max_windows=args.max_windows, progress=progress_enabled(),
+        )  # fmt: skip
         schedule = None
         if args.hourly:
             (sized,) = [p.sized for p in result.pools] if len(result.pools) == 1 else [None]
             schedule = size_schedule(
-                scenario,
-                target,
-                args.reps,
-                args.seed,
-                args.pool,
-                executor,
-                max_windows=args.max_windows,
-                flat_daily=sized,
-                progress=progress_enabled(),
-            )
+                scenario, target, args.reps, args.seed, args.pool, executor,
+                max_windows=args.max_windows, flat_daily=sized, progress=progress_enabled(),
+            )  # fmt: skip
     output = sizing_output(result, schedule)
     folder = write(output, out, args.force, time.perf_counter() - started)
     table = result.table()
-    columns = [
-        "pool",
-        "current",
-        "erlang_daily_average",
-        "erlang_peak_hour",
-        "sized",
-        "saving",
-        f"{target.kpi}_at_size",
-        f"{target.kpi}_one_below",
-    ]
+    columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
+               f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip
     print(table[columns].round(2).to_string(index=False))
     if len(result.tried):
         print("\nevery count tried (met: the whole 95% CI on the right side of the target):")

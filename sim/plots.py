@@ -28,18 +28,10 @@ __all__ = ["figure_fonts", "queue_by_hour", "utilization_by_pool", "wait_distrib
 
 # fonts with Chinese glyphs, in order of preference (Linux, Windows, macOS)
 CJK_FONTS = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Noto Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-    "Heiti SC",
-    "Noto Sans CJK JP",
-    "Noto Sans CJK TC",
-)
+    "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
+    "Noto Sans CJK JP", "Noto Sans CJK TC",
+)  # fmt: skip
 
 
 @contextmanager
