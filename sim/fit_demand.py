@@ -27,6 +27,7 @@ __all__ = [
     "fit_profile",
     "minute_of_day",
     "share_param",
+    "visitor_keys",
     "visitors_of",
 ]
 
@@ -157,12 +158,19 @@ class Visitors:
     linked: bool  # the log links a visitor's tickets (a visitor key)
 
 
+def visitor_keys(tickets: pd.DataFrame) -> tuple[pd.Series, bool]:
+    """Each ticket's visitor: the log's visitor key where more than half the tickets
+    carry one (a ticket without it, a visitor of its own), else the ticket itself; and
+    whether the log links tickets."""
+    linked = bool(tickets["visitor"].notna().mean() > 0.5)
+    ids = tickets["ticket_id"].astype(str)
+    return (tickets["visitor"].fillna("#" + ids) if linked else ids), linked
+
+
 def visitors_of(tickets: pd.DataFrame) -> Visitors:
     """Group tickets into visitors (visitor key and date), with the matters brought."""
     date = tickets["taken_at"].dt.normalize()
-    linked = bool(tickets["visitor"].notna().mean() > 0.5)
-    ids = tickets["ticket_id"].astype(str)
-    key = tickets["visitor"].fillna("#" + ids) if linked else ids
+    key, linked = visitor_keys(tickets)
     frame = pd.DataFrame(
         {
             "date": date.to_numpy(),

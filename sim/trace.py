@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.calendar import WEEKDAYS
 from sim.errors import TicketLogError
-from sim.fit_demand import minute_of_day
+from sim.fit_demand import minute_of_day, visitor_keys
 from sim.fit_windows import discover_pools, speed_factors
 from sim.metrics import Capacity
 from sim.overrides import with_settings
@@ -130,9 +130,7 @@ def trace_from_tickets(tickets: pd.DataFrame, observed_work: bool = False) -> Tr
         service = (tickets["finished_at"] - tickets["started_at"]).dt.total_seconds() / 60
         work = (service * tickets["window"].map(speed)).where(served)
     date = tickets["taken_at"].dt.normalize()
-    linked = tickets["visitor"].notna().mean() > 0.5
-    ids = tickets["ticket_id"].astype(str)
-    key = tickets["visitor"].fillna("#" + ids) if linked else ids
+    key, _ = visitor_keys(tickets)
     rows = pd.DataFrame(
         {
             "date": date.to_numpy(),
@@ -218,9 +216,7 @@ def observed_log(
     dates = sorted(set(tickets["taken_at"].dt.date))
     day_of = {d: i for i, d in enumerate(dates)}
     date = tickets["taken_at"].dt.normalize()
-    linked = tickets["visitor"].notna().mean() > 0.5
-    ids = tickets["ticket_id"].astype(str)
-    key = tickets["visitor"].fillna("#" + ids) if linked else ids
+    key, _ = visitor_keys(tickets)
     frame = pd.DataFrame({"date": date, "key": key, "taken": tickets["taken_at"]})
     visitor = frame.groupby(["date", "key"], sort=False).ngroup().to_numpy()
     midnight = date
