@@ -24,11 +24,11 @@ from sim.caselog import CaseLog, read_cases
 from sim.cli_options import execution_options, executor, free_folder, out_folder, seed
 from sim.errors import ResultsExistError, UsageError
 from sim.experiment import progress_enabled
-from sim.fit import fit_tickets, fit_yaml
+from sim.fit import fit_tickets
 from sim.folders import check_destination, clean_debris
 from sim.hall import simulate_all
 from sim.loader import load_scenario
-from sim.outputs import backtest_output, fit_output, replay_output
+from sim.log_outputs import backtest_output, fit_output, fit_yaml, replay_output
 from sim.replay import backtest, replay, replay_summary
 from sim.report import write
 from sim.streams import DEFAULT_SEED

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sim.calendar import WEEKDAYS, format_time
 from sim.caselog import CaseLog
@@ -36,7 +35,7 @@ from sim.loader import parse_scenario
 from sim.scenario import Scenario
 from sim.ticketlog import TicketLog, _to_the_minute, with_optional_columns
 
-__all__ = ["FitResult", "PatienceData", "fit_tickets", "fit_yaml"]
+__all__ = ["FitResult", "PatienceData", "fit_tickets"]
 
 MIN_TICKETS = 30
 
@@ -505,29 +504,3 @@ def _patience(tickets: pd.DataFrame, criterion: str) -> PatienceData | None:
     fit, _ = fit_duration(exact, right, left, criterion=criterion)
     naive = fit_duration(exact, criterion=criterion)[0] if len(exact) >= 2 else None
     return PatienceData(exact, right, left, unknown, fit, naive)
-
-
-def fit_yaml(result: FitResult) -> str:
-    """The fitted scenario as a YAML file: what was fitted, nothing left at a default,
-    led by a comment saying where it came from."""
-    header = (
-        f"# Fitted by `hallsim fit` from {result.source.get('file', 'a ticket log')}.\n"
-        "# Every number comes from the log, with its 95% CI and count in the fit's\n"
-        "# parameters.csv; `assumptions` lists what the log could not tell.\n"
-    )
-    body = yaml.dump(result.data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-    return header + body
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style, but a mapping or list of plain values on one line (a profile, a
-    distribution), as people write scenario files by hand."""
-
-    def represent_mapping(self, tag, mapping, flow_style=None):
-        flat = all(not isinstance(v, dict | list) for v in dict(mapping).values())
-        return super().represent_mapping(tag, mapping, flow_style=flat and len(mapping) > 0)
-
-    def represent_sequence(self, tag, sequence, flow_style=None):
-        short = all(isinstance(v, int | float) or (isinstance(v, str) and len(v) < 20)
-                    for v in sequence)  # fmt: skip
-        return super().represent_sequence(tag, sequence, flow_style=short)

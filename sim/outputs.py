@@ -14,13 +14,11 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import fit_plots, plots
+from sim import plots
 from sim.compare import Comparison
 from sim.experiment import RunResult
-from sim.fit import FitResult, fit_yaml
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
-from sim.replay import Backtest, ReplayResult, replay_by_hour, replay_summary
 from sim.scenario import Scenario
 from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
@@ -32,10 +30,7 @@ __all__ = [
     "Output",
     "Table",
     "Text",
-    "backtest_output",
     "comparison_output",
-    "fit_output",
-    "replay_output",
     "run_output",
     "sizing_output",
     "sweep_output",
@@ -434,157 +429,6 @@ def team_sizing_output(result: TeamSizing) -> Output:
     return out
 
 
-# -- a fit -------------------------------------------------------------------------------
-def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
-    """A fit's folder: the fitted scenario, every parameter with its CI and count, the
-    log's faulty rows, and figures of observed against fitted."""
-    scenario = result.scenario
-    out = Output(f"hallsim fit: {scenario.name}", "fit")
-    table = result.parameters
-    out.tables = {"parameters.csv": table, "days.csv": result.daily}
-    if faults is not None:
-        out.tables["faults.csv"] = faults
-    out.texts = {"scenario.yaml": fit_yaml(result)}
-    page = out.page
-    page.append(Text(scenario.sources[0]))
-    if faults is not None and len(faults):
-        counts = faults["kind"].value_counts()
-        page.append(
-            Items(
-                "Faulty rows left out (faults.csv lists each)",
-                tuple(f"{kind}: {n}" for kind, n in counts.items()),
-            )
-        )
-    if result.warnings:
-        page.append(Items("Warnings", result.warnings))
-    page += [
-        Heading("Demand"),
-        Chart(
-            "arrivals_by_time.png",
-            lambda: fit_plots.arrivals_by_time(result, off_screen=True),
-            "Arrivals per half hour: observed mean of days (95% CI) and the fitted profile",
-        ),
-        Chart(
-            "days_by_weekday.png",
-            lambda: fit_plots.daily_by_weekday(result, off_screen=True),
-            "Visitors a day by weekday: observed days and the fitted expectation",
-        ),
-        Heading("Windows"),
-    ]
-    for i, pool in enumerate(scenario.windows, 1):
-        caption = f"{pool}: windows seen at work by half hour, and the fitted schedule"
-        draw = lambda p=pool: fit_plots.open_windows(result, p, off_screen=True)  # noqa: E731
-        page.append(Chart(f"windows_{i:02d}.png", draw, caption))
-    if result.patience is not None:
-        page += [
-            Heading("Patience"),
-            Chart(
-                "patience.png",
-                lambda: fit_plots.patience(result, off_screen=True),
-                "Patience: observed survival against the censored fit (and the biased "
-                "fit to those who left only)",
-            ),
-        ]
-    if result.leads:
-        page.append(Heading("Back office: lead times by matter (from the case log)"))
-        for i, matter in enumerate(result.leads, 1):
-            draw = lambda m=matter: fit_plots.lead_times(result, m, off_screen=True)  # noqa: E731
-            page.append(
-                Chart(
-                    f"lead_times_{i:02d}.png",
-                    draw,
-                    f"{matter}: working days to completion, observed and fitted",
-                )
-            )
-    page.append(Heading("Service times by matter (busiest first)"))
-    for i, (matter, (values, fit, _)) in enumerate(result.services.items(), 1):
-        pooled = matter not in _own_fits(table)
-        page.append(
-            Chart(
-                f"service_{i:02d}.png",
-                lambda m=matter, v=values, f=fit, p=pooled: fit_plots.service(
-                    m, v, f, p, off_screen=True
-                ),
-                f"{matter}: service times, fitted density and QQ plot",
-            )
-        )
-    shown = table.assign(
-        **{
-            "95% CI": [
-                "" if pd.isna(lo) else f"[{lo:.4g}, {hi:.4g}]"
-                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-            ]
-        }
-    )[["parameter", "value", "95% CI", "n", "unit", "note"]]
-    page += [Heading("Every parameter (parameters.csv)"), Table(shown)]
-    page += _scenario_sections(scenario)
-    out.manifest = {
-        "scenario": scenario.name,
-        "scenario_sha256": scenario_hash(scenario),
-        "log": result.source.get("file"),
-        "log_sha256": result.source.get("sha256"),
-    }
-    return out
-
-
-def _own_fits(parameters: pd.DataFrame) -> set[str]:
-    """Matters whose service time was fitted on their own tickets (not pooled)."""
-    rows = parameters[parameters["parameter"].str.endswith(".service_min.mean")]
-    own = rows[~rows["note"].str.startswith("pooled")]
-    return {p.removeprefix("matters.").removesuffix(".service_min.mean") for p in own["parameter"]}
-
-
-# -- a replay and a backtest -------------------------------------------------------------
-def replay_output(result: ReplayResult) -> Output:
-    """The log's visitors through each scenario, beside the log's own KPIs."""
-    first = result.results[0]
-    trace = result.trace
-    out = Output(f"hallsim replay: {first.scenario.name}", "replay")
-    summary = replay_summary(result)
-    by_hour = replay_by_hour(result)
-    out.tables = {"summary.csv": summary, "waits_by_hour.csv": by_hour}
-    page = out.page
-    page.append(
-        Text(
-            f"The {trace.visitors} visitors of the log, {trace.dates[0]} to {trace.dates[-1]} "
-            f"({len(trace.dates)} working days), with their matters"
-            + (" and their observed service times" if trace.observed_work else "")
-            + f", through each scenario's windows; {first.replications} replications, seed "
-            f"{first.seed}. 'observed' is the log itself."
-        )
-    )
-    page += [
-        Heading("Key figures: the log and each scenario (means; CIs in summary.csv)"),
-        Table(_side_by_side(summary, ["observed", *(r.scenario.name for r in result.results)])),
-        Chart(
-            "waits_by_hour.png",
-            lambda: fit_plots.replay_by_hour(by_hour, off_screen=True),
-            "Mean wait by hour: the log and each scenario on its visitors (95% CI)",
-        ),
-    ]
-    if result.comparison is not None:
-        diff = result.comparison.overall
-        out.tables["differences.csv"] = diff
-        shown = diff[diff["kpi"].isin(list(SHOWN_KPIS))]
-        page += [
-            Heading(
-                f"Paired differences against {result.comparison.baseline} "
-                "(same visitors, common random numbers)"
-            ),
-            Table(shown),
-        ]
-    for r in result.results:
-        page += _scenario_sections(r.scenario)
-    out.scenarios = {f"scenario-{i + 1}.yaml": r.scenario for i, r in enumerate(result.results)}
-    out.manifest = {
-        "scenarios": [r.scenario.name for r in result.results],
-        "seed": first.seed,
-        "replications": first.replications,
-        "observed_service": trace.observed_work,
-    }
-    return out
-
-
 def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) -> Output:
     """The formulas' windows by pool and hour (sim.erlang.quick_answers)."""
     out = Output(f"hallsim erlang: {scenario.name}", "erlang")
@@ -602,72 +446,4 @@ def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) ->
     ]
     out.page += _scenario_sections(scenario)
     out.manifest = {"scenario": scenario.name, "target": str(target), "pilot_replications": reps}
-    return out
-
-
-def _side_by_side(summary: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """KPI means, one column per scenario in the given order."""
-    wide = summary.pivot(index="kpi", columns="scenario", values="mean")[order]
-    wide.columns.name = None
-    return wide.reset_index()
-
-
-def backtest_output(result: Backtest, log_file: str = "") -> Output:
-    """The log against the simulation hour by hour, with a verdict per KPI."""
-    scenario = result.scenario
-    out = Output(f"hallsim backtest: {scenario.name}", "backtest")
-    out.tables = {"verdicts.csv": result.verdicts, "hours.csv": result.hours}
-    out.scenarios = {"scenario.yaml": scenario}
-    verdict = (
-        "does NOT reproduce"
-        if not result.passed
-        else "reproduces"
-        if result.decided
-        else "cannot yet say whether it reproduces (too few replications or hours:"
-        " see the verdicts)"
-    )
-    page = out.page
-    page.append(
-        Text(
-            f"{scenario.name} {verdict} the log {log_file} from {result.tested[0]} to "
-            f"{result.tested[1]} ({scenario.calendar.days} working days), "
-            f"{result.simulated.replications} replications."
-        )
-    )
-    if result.warnings:
-        page.append(Items("Warnings", result.warnings))
-    page += [
-        Heading("Verdict per KPI"),
-        Table(
-            result.verdicts[
-                [
-                    "what",
-                    "unit",
-                    "verdict",
-                    "p_value",
-                    "inside_share",
-                    "mae",
-                    "observed",
-                    "simulated",
-                    "says",
-                ]
-            ]
-        ),
-    ]
-    for i, (_, row) in enumerate(result.verdicts.iterrows(), 1):
-        page.append(
-            Chart(
-                f"backtest_{i:02d}.png",
-                lambda r=row: fit_plots.backtest_kpi(result.hours, r, off_screen=True),
-                f"{row['what']} by hour: the log against the simulation's 90% band",
-            )
-        )
-    page += _scenario_sections(scenario)
-    out.manifest = {
-        "scenario": scenario.name,
-        "scenario_sha256": scenario_hash(scenario),
-        "seed": result.simulated.seed,
-        "replications": result.simulated.replications,
-        "passed": result.passed,
-    }
     return out
