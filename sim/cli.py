@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from sim.erlang import quick_answers
 from sim.errors import ResultsExistError, ScenarioError, TicketLogError, UsageError
 from sim.executors import ExecutorError, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
+from sim.i18n import ENV_VAR, LANGUAGES, kpi_heading, language, normalise, tr, use_language
 from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.outputs import (
@@ -113,20 +115,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("scenarios", type=Path, nargs="+")
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     cli_logs.add_parsers(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--lang", choices=LANGUAGES, default=None,
+            help=f"language of reports, figures and tables (default: ${ENV_VAR}, else en)",
+        )  # fmt: skip
     return parser
 
 
 # -- printing ----------------------------------------------------------------------------
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _left(text: object, width: int) -> str:
+    return f"{text}" + " " * max(0, width - _width(f"{text}"))
+
+
+def _right(text: object, width: int) -> str:
+    return " " * max(0, width - _width(f"{text}")) + f"{text}"
+
+
+def _kpi_name(kpi: str) -> str:
+    """A KPI on screen: its key in English (what targets and --set use), its name else."""
+    return kpi if language() == "en" else kpi_heading(kpi)
+
+
 def _print_rows(summary, kpis) -> None:
     rows = summary.set_index("kpi")
-    print(f"{'kpi':<24}{'mean':>12}   95% CI")
-    for kpi in kpis:
-        if kpi not in rows.index:  # e.g. booked waits, without bookings
-            continue
+    shown = [k for k in kpis if k in rows.index]  # e.g. no booked waits without bookings
+    first = max([_width(_kpi_name(k)) for k in shown] + [22]) + 2
+    print(f"{_left(tr('KPI'), first)}{_right(tr('mean'), 12)}   {tr('95% CI')}")
+    for kpi in shown:
         row = rows.loc[kpi]
         ci = "" if row.isna()["half_width"] else f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
         mark = " *" if kpi in HEADLINE_KPIS else ""
-        print(f"{kpi + mark:<24}{row['mean']:>12.4g}   {ci}")
+        print(f"{_left(_kpi_name(kpi) + mark, first)}{row['mean']:>12.4g}   {ci}")
 
 
 def _print_summary(summary) -> None:
@@ -136,12 +161,14 @@ def _print_summary(summary) -> None:
 def _print_pools(pools_summary, top: int = 8) -> None:
     wide = pools_summary.pivot(index="pool", columns="kpi", values="mean")
     wide = wide.sort_values("wait_mean_min", ascending=False).head(top)
-    print(f"\n{'pool (longest waits first)':<28}{'visits':>8}{'wait mean':>11}"
-          f"{'wait p90':>10}{'utilization':>13}")  # fmt: skip
+    first = max([_width(str(p)) for p in wide.index] + [26]) + 2
+    headings = [tr("visits"), tr("wait mean"), tr("wait p90"), tr("utilization")]
+    print("\n" + _left(tr("pool (longest waits first)"), first)
+          + "".join(_right(h, 13) for h in headings))  # fmt: skip
     for pool, row in wide.iterrows():
         print(
-            f"{pool:<28}{row['visits']:>8.0f}{row['wait_mean_min']:>11.2f}"
-            f"{row['wait_p90_min']:>10.2f}{row['utilization']:>13.2f}"
+            f"{_left(pool, first)}{row['visits']:>13.0f}{row['wait_mean_min']:>13.2f}"
+            f"{row['wait_p90_min']:>13.2f}{row['utilization']:>13.2f}"
         )
 
 
@@ -149,14 +176,18 @@ def _print_differences(frame, key: str | None = None, top: int | None = None) ->
     rows = frame if top is None else frame.reindex(frame["diff"].abs().sort_values().index[::-1])
     rows = rows if top is None else rows.head(top)
     label = key or "kpi"
+    names = [str(v) if key else _kpi_name(v) for v in rows[label]]
     # columns as wide as the longest name in them: two variants must not read the same
-    first = max([len(label), *(len(str(v)) for v in rows[label])]) + 2
-    second = max([len("scenario"), *(len(str(v)) for v in rows["scenario"])]) + 2
-    print(f"{label:<{first}}{'scenario':<{second}}{'baseline':>10}{'now':>10}{'change':>10}   CI")
-    for _, r in rows.iterrows():
+    first = max([_width(tr(label)), *(_width(n) for n in names)]) + 2
+    second = max([_width(tr("scenario")), *(_width(str(v)) for v in rows["scenario"])]) + 2
+    print(
+        _left(tr(label), first) + _left(tr("scenario"), second)
+        + "".join(_right(h, 10) for h in (tr("baseline"), tr("now"), tr("change"))) + "   CI"
+    )  # fmt: skip
+    for name, (_, r) in zip(names, rows.iterrows(), strict=True):
         flag = " *" if r["significant"] else ""
         print(
-            f"{r[label]!s:<{first}}{r['scenario']!s:<{second}}{r['baseline_mean']:>10.4g}"
+            f"{_left(name, first)}{_left(r['scenario'], second)}{r['baseline_mean']:>10.4g}"
             f"{r['mean']:>10.4g}{r['diff']:>+10.4g}   [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}"
         )
 
@@ -197,16 +228,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     wall = time.perf_counter() - started
     folder = write(run_output(result, note), out, args.force, wall)
-    print(f"{scenario.name}: {result.replications} replications, seed {args.seed}. {note}")
+    print(
+        tr("{name}: {reps} replications, seed {seed}.").format(
+            name=scenario.name, reps=result.replications, seed=args.seed
+        )
+        + (f" {note}" if note else "")
+    )
     _print_summary(result.summary)
     if len(scenario.windows) > 1:
         _print_pools(result.pools_summary)
     if scenario.whole_case:
-        print("\nthe whole case")
+        print("\n" + tr("the whole case"))
         _print_rows(
             result.case_summary, [k for k in _CASE_SHOWN if k in set(result.case_summary["kpi"])]
         )
-    print(f"results in {folder}/ (open report.html)")
+    print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
 
@@ -225,20 +261,23 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         comparison = compare(scenarios, args.reps, args.seed, executor, progress_enabled())
     folder = write(comparison_output(comparison), out, args.force, time.perf_counter() - started)
     print(
-        f"baseline {comparison.baseline}; {args.reps} paired replications, seed {args.seed}; "
-        f"{comparison.confidence:.1%} CIs; * = significant change"
-    )
+        tr("baseline {baseline}; {reps} paired replications, seed {seed}; {confidence} CIs; "
+           "* = significant change").format(
+            baseline=comparison.baseline, reps=args.reps, seed=args.seed,
+            confidence=f"{comparison.confidence:.1%}",
+        )
+    )  # fmt: skip
     overall = comparison.overall
     _print_differences(overall[overall["kpi"].isin(SHOWN_KPIS)])
     cases = comparison.cases
     if not cases.empty and any(s.whole_case for s in scenarios):
-        print("\nthe whole case")
+        print("\n" + tr("the whole case"))
         _print_differences(cases[cases["kpi"].isin(_CASE_SHOWN)])
     by_matter = comparison.by_matter
     if not by_matter.empty:
-        print("\nmean wait per visit by matter (largest changes):")
+        print("\n" + tr("mean wait per visit by matter (largest changes):"))
         _print_differences(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter", top=10)
-    print(f"results in {folder}/ (open report.html)")
+    print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
 
@@ -252,7 +291,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     folder = write(sweep_output(result), out, args.force, time.perf_counter() - started)
     wide = result.table[result.table["kpi"].isin(HEADLINE_KPIS)]
     print(wide.pivot_table(index=result.settings, columns="kpi", values="mean").to_string())
-    print(f"results in {folder}/ (open report.html)")
+    print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
 
@@ -272,7 +311,7 @@ def _cmd_size_team(args: argparse.Namespace, target: Target, scenario: Scenario)
         f"{args.reps} replications); {result.current} now; offered load "
         f"{result.offered_load_staff:.1f} staff."
     )
-    print(f"results in {folder}/ (open report.html)")
+    print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
 
@@ -323,7 +362,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
             f"{hours['flat_daily_target']:.0f} with {schedule.flat_daily} all day "
             "(enough over the day, not in its busiest hours)"
         )
-    print(f"results in {folder}/ (open report.html)")
+    print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
 
@@ -349,7 +388,7 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
         f"the simulation's answer, hour by hour: hallsim size {args.scenario} "
         f'--target "{target}" --hourly'
     )
-    print(f"results in {folder}/ (open report.html)")
+    print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
 
@@ -415,12 +454,20 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"hallsim: warning: {message}", file=sys.stderr)
 
 
+def _language(chosen: str | None) -> str:
+    try:
+        return normalise(chosen or os.environ.get(ENV_VAR, "") or "en")
+    except ValueError as exc:
+        raise UsageError(f"{ENV_VAR}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.showwarning = _one_line_warning
     pd.set_option("display.unicode.east_asian_width", True)  # Chinese names line up
     try:
-        return COMMANDS[args.command](args)
+        with use_language(_language(args.lang)):
+            return COMMANDS[args.command](args)
     except (ScenarioError, ResultsExistError, UsageError, ExecutorError, TicketLogError) as exc:
         print(f"hallsim: error: {exc}", file=sys.stderr)
         return 2

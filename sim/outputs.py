@@ -15,8 +15,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots
+from sim.brief import Brief, comparison_brief, run_brief
 from sim.compare import Comparison
 from sim.experiment import RunResult
+from sim.i18n import kpi_heading, kpi_label, kpi_unit, tr
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
@@ -68,7 +70,7 @@ class Chart:
     caption: str
 
 
-Section = Heading | Text | Items | Table | Chart
+Section = Heading | Text | Items | Table | Chart | Brief
 
 
 @dataclass
@@ -90,38 +92,75 @@ def _ax():
     return Figure(figsize=(8, 4.5)).subplots()
 
 
-def _with_ci(summary: pd.DataFrame, kpis: list[str] | None = None) -> pd.DataFrame:
-    rows = summary if kpis is None else summary[summary["kpi"].isin(kpis)]
-    out = rows.copy()
-    out["95% CI"] = [
-        "" if pd.isna(h) else f"[{lo:.4g}, {hi:.4g}]"
-        for lo, hi, h in zip(rows["ci_low"], rows["ci_high"], rows["half_width"], strict=True)
-    ]
-    return out.drop(columns=["ci_low", "ci_high", "half_width"])
-
-
 def _scenario_sections(scenario: Scenario) -> list[Section]:
-    sections: list[Section] = [Heading(f"Scenario {scenario.name}")]
+    sections: list[Section] = [Heading(tr("Scenario {name}").format(name=scenario.name))]
     if scenario.description:
         sections.append(Text(scenario.description.strip()))
     if scenario.sources:
-        sections.append(Items("Published facts used (sources)", scenario.sources))
+        sections.append(Items(tr("Published facts used (sources)"), scenario.sources))
     if scenario.assumptions:
-        sections.append(Items("Assumptions (not published: check them)", scenario.assumptions))
+        sections.append(Items(tr("Assumptions (not published: check them)"), scenario.assumptions))
     return sections
 
 
-def _in_words(differences: pd.DataFrame) -> pd.DataFrame:
-    """A table of paired differences for reading: significance in words."""
-    words = {True: "yes: the CI excludes 0", False: "no: the CI includes 0"}
-    return differences.drop(columns=["baseline"]).assign(
-        significant=differences["significant"].map(words)
-    )
+def _ci(low: float, high: float, half_width: float = 0.0) -> str:
+    return "" if pd.isna(half_width) or pd.isna(low) else f"[{low:.4g}, {high:.4g}]"
+
+
+def _kpi_names(kpis: pd.Series) -> dict[str, list[str]]:
+    return {tr("KPI"): [kpi_label(k) for k in kpis], tr("unit"): [kpi_unit(k) for k in kpis]}
+
+
+def key_figures(
+    summary: pd.DataFrame, kpis: list[str] | tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """A summary for reading: human KPI names, units, the mean and its 95% CI (in the
+    order of `kpis`; all of them when None)."""
+    if kpis is not None:
+        rows = summary[summary["kpi"].isin(list(kpis))]
+        rows = rows.assign(order=rows["kpi"].map(list(kpis).index)).sort_values(
+            "order", kind="stable"
+        )
+    else:
+        rows = summary
+    table = pd.DataFrame(_kpi_names(rows["kpi"]))
+    if "scenario" in rows and rows["scenario"].nunique() > 1:
+        table.insert(0, tr("scenario"), rows["scenario"].to_list())
+    table[tr("mean")] = rows["mean"].to_list()
+    table[tr("95% CI")] = [
+        _ci(lo, hi, h)
+        for lo, hi, h in zip(rows["ci_low"], rows["ci_high"], rows["half_width"], strict=True)
+    ]
+    return table
+
+
+def _in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
+    """Paired differences for reading: human names, the CI in one column, and whether it
+    excludes 0 in words."""
+    words = {True: tr("yes: the CI excludes 0"), False: tr("no: the CI includes 0")}
+    table = pd.DataFrame(index=range(len(differences)))
+    if differences["scenario"].nunique() > 1:  # one alternative: named in the heading
+        table[tr("scenario")] = differences["scenario"].to_list()
+    if key is not None:
+        table[tr(key)] = differences[key].to_list()
+    else:
+        for column, values in _kpi_names(differences["kpi"]).items():
+            table[column] = values
+    table[tr("baseline")] = differences["baseline_mean"].to_list()
+    table[tr("alternative")] = differences["mean"].to_list()
+    table[tr("change")] = differences["diff"].to_list()
+    table[tr("95% CI of the change")] = [
+        _ci(lo, hi) for lo, hi in zip(differences["ci_low"], differences["ci_high"], strict=True)
+    ]
+    table[tr("significant")] = differences["significant"].map(words).to_list()
+    return table
 
 
 def _by(summary: pd.DataFrame, index: str) -> pd.DataFrame:
-    """KPI means as a table with one row per `index` value."""
-    return summary.pivot(index=index, columns="kpi", values="mean").reset_index()
+    """KPI means as a table with one row per `index` value, columns in human names."""
+    wide = summary.pivot(index=index, columns="kpi", values="mean")
+    wide.columns = [kpi_heading(kpi) for kpi in wide.columns]
+    return wide.rename_axis(tr(index)).reset_index()
 
 
 # -- one run -----------------------------------------------------------------------------
@@ -143,50 +182,59 @@ def run_output(result: RunResult, note: str = "") -> Output:
         out.logs |= {"cases.parquet": result.cases, "steps.parquet": result.steps}
         out.tables |= {"teams.csv": result.teams_summary, "backlog.csv": result.backlog_summary}
     out.scenarios = {"scenario.yaml": result.scenario}
-    page = out.page
-    page.append(
+    name, reps = result.scenario.name, result.replications
+    out.page = [
+        run_brief(result),
         Text(
-            f"{result.replications} replications, seed {result.seed}. Means with 95% "
-            "confidence intervals across replications." + (f" {note}" if note else "")
-        )
-    )
-    page += [Heading("Key figures"), Table(_with_ci(result.summary, list(SHOWN_KPIS)))]
+            tr("{reps} replications, seed {seed}. Means with 95% confidence intervals across "
+               "replications.").format(reps=reps, seed=result.seed) + (f" {note}" if note else "")
+        ),
+        Heading(tr("Key figures")),
+        Table(key_figures(result.summary, SHOWN_KPIS)),
+    ]  # fmt: skip
+    page = out.page
     if not result.case_summary.empty and result.scenario.whole_case:
         page += [
-            Heading("The whole case: same day, trips, lead times, limits"),
-            Table(_with_ci(result.case_summary)),
+            Heading(tr("The whole case: same day, trips, lead times, limits")),
+            Table(key_figures(result.case_summary)),
         ]
     if not result.case_matters.empty:
         page += [
-            Heading("The whole case by matter (means; CIs in cases_by_matter.csv)"),
+            Heading(tr("The whole case by matter (means; CIs in cases_by_matter.csv)")),
             Table(_by(result.case_matters_summary, "matter")),
         ]
     if not result.teams_summary.empty:
-        page += [Heading("Back-office teams"), Table(_by(result.teams_summary, "team"))]
+        page += [Heading(tr("Back-office teams")), Table(_by(result.teams_summary, "team"))]
+    colours = plots.pool_colours(result.scenario.windows)
     page += [
-        Heading("Figures"),
+        Heading(tr("Figures")),
         Chart(
             "wait_distribution.png",
             lambda: plots.wait_distribution(
                 result.log,
                 ax=_ax(),
                 target_min=result.scenario.target_wait_min,
-                title=f"{result.scenario.name}: waits per queue visit, "
-                f"{result.replications} replications",
+                title=tr("{name}: waits per queue visit, {reps} replications").format(
+                    name=name, reps=reps
+                ),
             ),
-            "Waits per visit",
+            tr("Waits per visit"),
         ),
         Chart(
             "queue_by_hour.png",
-            lambda: plots.queue_by_hour(result.hourly_summary, ax=_ax()),
-            "People waiting through the day (time-weighted), by pool",
+            lambda: plots.queue_by_hour(
+                result.hourly_summary, ax=_ax(), colours=colours, title_name=name
+            ),
+            tr("People waiting through the day (time-weighted), by pool"),
         ),
         Chart(
             "utilization_by_pool.png",
-            lambda: plots.utilization_by_pool(result.pools_summary, ax=_ax()),
-            "Utilization of each pool's windows",
+            lambda: plots.utilization_by_pool(
+                result.pools_summary, ax=_ax(), colours=colours, title_name=name
+            ),
+            tr("Utilization of each pool's windows"),
         ),
-        Heading("By pool (per visit)"),
+        Heading(tr("By pool (per visit)")),
     ]
     pools = result.pools_summary
     shown = ["visits", "wait_mean_min", "wait_p90_min", "service_level_ticket", "utilization"]
@@ -217,36 +265,47 @@ def comparison_output(comparison: Comparison) -> Output:
         out.tables["compare_cases_matters.csv"] = comparison.cases_by_matter
     out.tables["summary.csv"] = pd.concat([r.summary for r in results])
     out.scenarios = {f"scenario-{r.scenario.name}.yaml": r.scenario for r in results}
-    page = out.page
-    page.append(
+    reps, seed = results[0].replications, results[0].seed
+    out.page = [
+        comparison_brief(comparison),
         Text(
-            f"All scenarios ran on the same visitors (common random numbers, seed "
-            f"{results[0].seed}, {results[0].replications} replications). "
-            f"Differences are alternative minus baseline ({comparison.baseline}), paired by "
-            f"replication, with {comparison.confidence:.1%} confidence intervals"
-            + (" (Bonferroni-adjusted)." if len(names) > 2 else ".")
-        )
-    )
-    overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
-    page += [Heading("Key figures: differences"), Table(_in_words(overall))]
-    if not comparison.cases.empty and any(r.scenario.whole_case for r in results):
-        page += [Heading("The whole case: differences"), Table(_in_words(comparison.cases))]
-    page += [
-        Heading("Figures"),
-        Chart(
-            "compare_matters.png",
-            lambda: plots.difference_by(comparison.by_matter, "matter", "wait_mean_min", ax=_ax()),
-            "Change in mean wait per visit, by matter (with CI)",
+            tr("All scenarios ran on the same visitors (common random numbers, seed {seed}, "
+               "{reps} replications). Differences are alternative minus baseline ({baseline}), "
+               "paired by replication, with {confidence} confidence intervals.").format(
+                seed=seed, reps=reps, baseline=comparison.baseline,
+                confidence=f"{comparison.confidence:.1%}",
+            )
+            + (tr(" Bonferroni-adjusted for several alternatives.") if len(names) > 2 else "")
         ),
+    ]  # fmt: skip
+    page = out.page
+    overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
+    page += [Heading(tr("Key figures: differences")), Table(_in_words(overall))]
+    if not comparison.cases.empty and any(r.scenario.whole_case for r in results):
+        page += [Heading(tr("The whole case: differences")), Table(_in_words(comparison.cases))]
+    by_matter = comparison.by_matter
+    page.append(Heading(tr("Figures")))
+    if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
+        page.append(
+            Chart(
+                "compare_matters.png",
+                lambda: plots.matters_gain_lose(by_matter, "wait_mean_min", ax=_ax()),
+                tr(
+                    "Change in mean wait per visit by matter, with its CI: the matters that "
+                    "lose (right) and gain (left), sorted"
+                ),
+            )
+        )
+    page += [
         Chart(
             "compare_waits_by_hour.png",
             lambda: plots.paired_by_hour(comparison.by_hour, fig=Figure(figsize=(8, 6))),
-            "Mean wait by hour in each design, and the paired difference with its CI",
+            tr("Mean wait by hour in each design, and the paired difference with its CI"),
         ),
         Chart(
             "compare_hourly.png",
             lambda: plots.difference_by(comparison.by_hour, "hour", "queue_length_mean", ax=_ax()),
-            "Change in people waiting in the hall, by hour (with CI)",
+            tr("Change in people waiting in the hall, by hour (with CI)"),
         ),
         Chart(
             "wait_distribution.png",
@@ -254,16 +313,15 @@ def comparison_output(comparison: Comparison) -> Output:
                 pd.concat([r.log for r in results]),
                 ax=_ax(),
                 target_min=results[0].scenario.target_wait_min,
-                title=f"Waits per queue visit, {results[0].replications} replications each",
+                title=tr("Waits per queue visit, {reps} replications each").format(reps=reps),
             ),
-            "Waits per visit, all scenarios",
+            tr("Waits per visit, all scenarios"),
         ),
     ]
-    by_matter = comparison.by_matter
-    if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
+    if not by_matter.empty:
         page += [
-            Heading("By matter: mean wait per visit"),
-            Table(_in_words(by_matter[by_matter["kpi"] == "wait_mean_min"])),
+            Heading(tr("By matter: mean wait per visit")),
+            Table(_in_words(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter")),
         ]
     for result in results:
         page += _scenario_sections(result.scenario)
@@ -346,10 +404,10 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
         ),
         Table(result.tried.assign(met=result.tried["met"].map({True: "met", False: "not met"}))),
         Heading("Key figures at the sized counts"),
-        Table(_with_ci(result.at_size.summary, list(SHOWN_KPIS))),
+        Table(key_figures(result.at_size.summary, list(SHOWN_KPIS))),
     ]
     if schedule is not None:
-        _add_schedule(out, schedule)
+        _add_schedule(out, schedule, result.scenario)
     out.page += _scenario_sections(result.scenario)
     out.manifest |= {
         "scenario": result.scenario.name,
@@ -365,11 +423,14 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
     return out
 
 
-def _add_schedule(out: Output, schedule: ScheduleSizing) -> None:
+def _add_schedule(out: Output, schedule: ScheduleSizing, scenario: Scenario) -> None:
+    """The hour-by-hour schedule; `scenario` as given, for the windows open now."""
     hourly = schedule.hourly()
     out.tables["schedule_hourly.csv"] = hourly
     out.scenarios["scenario-scheduled.yaml"] = schedule.at_schedule.scenario
     hours = schedule.staff_hours
+    pool = scenario.windows.get(schedule.pool)
+    now = pool.segments(scenario.calendar.opens_at) if pool is not None else None
     out.page += [
         Heading(f"Staffing {schedule.pool} by the hour"),
         Text(
@@ -387,9 +448,12 @@ def _add_schedule(out: Output, schedule: ScheduleSizing) -> None:
         Chart(
             "schedule.png",
             lambda: plots.staffing_by_hour(
-                schedule.at_schedule.hourly_summary, schedule.pool, ax=_ax()
+                schedule.at_schedule.hourly_summary, schedule.pool, ax=_ax(), now=now
             ),
-            "Windows open and busy by hour at the proposed schedule; arrivals as bars",
+            tr(
+                "Windows open now, needed (the proposed schedule) and busy at it, by hour; "
+                "tickets as bars"
+            ),
         ),
         Table(hourly),
     ]
@@ -412,10 +476,10 @@ def team_sizing_output(result: TeamSizing) -> Output:
             f"{result.at_size.seed}, {result.evaluations} sizes simulated."
         ),
         Heading("The whole case at the sized team"),
-        Table(_with_ci(result.at_size.case_summary)),
+        Table(key_figures(result.at_size.case_summary)),
     ]
     if result.one_below is not None:
-        out.page += [Heading("With one staff fewer"), Table(_with_ci(result.one_below))]
+        out.page += [Heading("With one staff fewer"), Table(key_figures(result.one_below))]
     out.page += _scenario_sections(scenario)
     out.manifest = {
         "scenario": scenario.name,

@@ -21,10 +21,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sim.kpis import KPIS
+from sim.i18n import kpi_heading, kpi_label, kpi_unit, tr
 from sim.metrics import HEADLINE_KPIS
 
-__all__ = ["figure_fonts", "queue_by_hour", "utilization_by_pool", "wait_distribution"]
+__all__ = [
+    "figure_fonts",
+    "matters_gain_lose",
+    "pool_colours",
+    "queue_by_hour",
+    "utilization_by_pool",
+    "wait_distribution",
+]
 
 # fonts with Chinese glyphs, in order of preference (Linux, Windows, macOS)
 CJK_FONTS = (
@@ -89,23 +96,26 @@ def wait_distribution(
         top = max(top, float(np.quantile(waits, 0.99)))
         longest = max(longest, float(waits[-1]))
     if target_min is not None:
-        ax.axvline(target_min, color="#d62728", ls="--", lw=1.2, label=f"target {target_min:g} min")
+        ax.axvline(target_min, color="#d62728", ls="--", lw=1.2,
+                   label=tr("target {minutes} min").format(minutes=f"{target_min:g}"))  # fmt: skip
         top = max(top, target_min * 1.2)
     ax.set_xlim(0, top)
     if longest > top:
         ax.text(
             0.98,
             0.03,
-            f"the longest 1% are not shown (up to {longest:.0f} min)",
+            tr("the longest 1% are not shown (up to {minutes} min)").format(
+                minutes=f"{longest:.0f}"
+            ),
             transform=ax.transAxes,
             ha="right",
             fontsize="x-small",
             color="#555",
         )
     ax.set(
-        xlabel="wait per queue visit (min)",
-        ylabel="share of visits waiting at most x",
-        title=title or "Waits per queue visit (served visits)",
+        xlabel=tr("wait per queue visit (min)"),
+        ylabel=tr("share of visits waiting at most x"),
+        title=title or tr("Waits per queue visit (served visits)"),
     )
     ax.set_ylim(0, 1.01)
     ax.grid(alpha=0.3)
@@ -113,27 +123,43 @@ def wait_distribution(
     return ax
 
 
+def pool_colours(pools) -> dict[str, tuple[float, ...]]:
+    """One colour per pool, the same in every figure of a run (in the scenario's order)."""
+    palette = [*plt.get_cmap("tab10").colors, *plt.get_cmap("tab20b").colors]
+    return {str(pool): palette[i % len(palette)] for i, pool in enumerate(pools)}
+
+
 def queue_by_hour(
-    hourly_summary: pd.DataFrame, ax: Axes | None = None, top: int = 8, title: str | None = None
+    hourly_summary: pd.DataFrame,
+    ax: Axes | None = None,
+    top: int = 8,
+    title_name: str | None = None,
+    colours: dict[str, tuple[float, ...]] | None = None,
 ) -> Axes:
     """Time-weighted mean queue length per hour of day, one line per pool (the `top`
     pools with the longest peak queue), with 95% CI bands."""
     ax = _axes(ax)
     rows = hourly_summary[hourly_summary["kpi"] == "queue_length_mean"]
     peaks = rows.groupby(["scenario", "pool"], observed=True)["mean"].max()
-    shown = f"top {top} of {len(peaks)} pools" if len(peaks) > top else "every pool"
-    ax.set_title(title or f"People waiting through the day ({shown})")
+    shown = (
+        tr("top {top} of {pools} pools").format(top=top, pools=len(peaks))
+        if len(peaks) > top
+        else tr("every pool")
+    )
+    title = tr("People waiting through the day ({shown})").format(shown=shown)
+    ax.set_title(f"{title_name}: {title}" if title_name else title)
     for (scenario, pool), _peak in peaks.sort_values(ascending=False).head(top).items():
         line = rows[(rows["scenario"] == scenario) & (rows["pool"] == pool)]
         hour = line["hour"].to_numpy() + 0.5
         label = f"{scenario}: {pool}" if rows["scenario"].nunique() > 1 else str(pool)
-        (drawn,) = ax.plot(hour, line["mean"], marker="o", ms=3, label=label)
+        colour = (colours or {}).get(str(pool))
+        (drawn,) = ax.plot(hour, line["mean"], marker="o", ms=3, label=label, color=colour)
         ax.fill_between(hour, line["ci_low"], line["ci_high"], color=drawn.get_color(), alpha=0.2)
     if len(rows):
         _hhmm(ax, rows["hour"].min(), rows["hour"].max() + 1)
     ax.set(
-        xlabel="time of day (each point: the hour starting before it; mean, 95% CI)",
-        ylabel="people waiting (time-weighted mean)",
+        xlabel=tr("time of day (each point: the hour starting before it; mean, 95% CI)"),
+        ylabel=tr("people waiting (time-weighted mean)"),
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -141,7 +167,12 @@ def queue_by_hour(
     return ax
 
 
-def utilization_by_pool(pools_summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def utilization_by_pool(
+    pools_summary: pd.DataFrame,
+    ax: Axes | None = None,
+    title_name: str | None = None,
+    colours: dict[str, tuple[float, ...]] | None = None,
+) -> Axes:
     """Share of opening hours each pool's windows were busy, with 95% CI."""
     ax = _axes(ax)
     rows = pools_summary[pools_summary["kpi"] == "utilization"].reset_index(drop=True)
@@ -149,15 +180,61 @@ def utilization_by_pool(pools_summary: pd.DataFrame, ax: Axes | None = None) -> 
         f"{s}: {p}" if rows["scenario"].nunique() > 1 else str(p)
         for s, p in zip(rows["scenario"], rows["pool"], strict=True)
     ]
-    err = (rows["mean"] - rows["ci_low"]).fillna(0).to_numpy()
-    ax.barh(labels, rows["mean"], xerr=err, color="tab:blue", alpha=0.8)
+    err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+    bar_colours = [(colours or {}).get(str(p), "tab:blue") for p in rows["pool"]]
+    ax.barh(labels, rows["mean"], xerr=np.nan_to_num(err), color=bar_colours, alpha=0.85)
+    title = tr("Utilization of each pool's windows (mean and 95% CI)")
     ax.set(
-        xlabel="utilization (busy share of opening hours)",
+        xlabel=tr("utilization (busy share of opening hours)"),
         xlim=(0, 1),
-        title="Utilization of each pool's windows (mean and 95% CI)",
+        title=f"{title_name}: {title}" if title_name else title,
     )
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def matters_gain_lose(
+    by_matter: pd.DataFrame, kpi: str = "wait_mean_min", ax: Axes | None = None, top: int = 12
+) -> Axes:
+    """The paired change of one KPI per matter as dots with CI bars, sorted, worst at the
+    top: red where the whole CI is a loss, green a gain, grey not shown either way. With
+    many matters, the `top` largest losses and gains (the rest is in the CSV)."""
+    ax = _axes(ax)
+    rows = by_matter[by_matter["kpi"] == kpi]
+    scenario = rows["scenario"].iloc[0] if len(rows) else ""
+    rows = rows[rows["scenario"] == scenario].sort_values("diff", ascending=False)
+    total = len(rows)
+    if total > 2 * top:
+        rows = pd.concat([rows.head(top), rows.tail(top)])
+    y = np.arange(len(rows))
+    worse, better = (rows["ci_low"] > 0).to_numpy(), (rows["ci_high"] < 0).to_numpy()
+    err = np.nan_to_num(np.vstack([rows["diff"] - rows["ci_low"], rows["ci_high"] - rows["diff"]]))
+    for chosen, colour in ((worse, "#d62728"), (better, "#2ca02c"), (~worse & ~better, "#888")):
+        ax.errorbar(rows["diff"].to_numpy()[chosen], y[chosen], xerr=err[:, chosen], fmt="o",
+                    ms=4, color=colour, capsize=2)  # fmt: skip
+    ax.set_yticks(y, [str(m) for m in rows["matter"]], fontsize="small")
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    shown = (
+        tr("{shown} of {total} matters: the largest losses and gains").format(
+            shown=len(rows), total=total
+        )
+        if total > len(rows)
+        else tr("every matter")
+    )
+    what, unit = kpi_label(kpi), kpi_unit(kpi)
+    ax.set(
+        xlabel=tr("change in {what} ({unit}); red: longer, green: shorter, 95% CI").format(
+            what=what, unit=unit
+        ),
+        title=tr("{scenario}: change in {what} by matter ({shown})").format(
+            scenario=scenario, what=what, shown=shown
+        ),
+    )
+    ax.grid(axis="x", alpha=0.3)
+    if ax.figure is not None and len(rows) > 14:
+        ax.figure.set_size_inches(8, 0.22 * len(rows) + 1.5)
     return ax
 
 
@@ -178,12 +255,13 @@ def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None
         ax.set_xticks(
             np.arange(len(first)), [f"{int(h):02d}:00" for h in first[key]], rotation=45, ha="right"
         )
-    what = KPIS[kpi].label if kpi in KPIS else kpi
-    unit = f" ({KPIS[kpi].unit})" if kpi in KPIS else ""
+    what, unit = kpi_label(kpi), kpi_unit(kpi)
     ax.set(
-        xlabel="time of day" if key == "hour" else key,
-        ylabel=f"change in {what}{unit}",
-        title=f"Change in {what} by {key} against the baseline (paired, 95% CI)",
+        xlabel=tr("time of day") if key == "hour" else tr(key),
+        ylabel=tr("change in {what} ({unit})").format(what=what, unit=unit),
+        title=tr("Change in {what} by {key} against the baseline (paired, 95% CI)").format(
+            what=what, key=tr(key)
+        ),
     )
     ax.grid(alpha=0.3)
     if len(rows):
@@ -211,7 +289,7 @@ def sweep_kpis(
             label = label[0] if isinstance(label, tuple) and len(label) == 1 else label
             err = (group["mean"] - group["ci_low"]).fillna(0)
             ax.errorbar(group[x], group["mean"], yerr=err, marker="o", capsize=3, label=str(label))
-        ax.set(xlabel=x.split(".")[-1] if len(x) > 20 else x, title=kpi)
+        ax.set(xlabel=x.split(".")[-1] if len(x) > 20 else x, title=kpi_label(kpi))
         ax.grid(alpha=0.3)
     if others:
         axes[0].legend(fontsize="small", title=",".join(o.split(".")[-1] for o in others))
@@ -219,20 +297,48 @@ def sweep_kpis(
     return axes[0]
 
 
-def staffing_by_hour(hourly_summary: pd.DataFrame, pool: str, ax: Axes | None = None) -> Axes:
-    """Windows open (schedule) and busy, by hour, with arrivals on a second axis."""
+def staffing_by_hour(
+    hourly_summary: pd.DataFrame,
+    pool: str,
+    ax: Axes | None = None,
+    now: list[tuple[int, int]] | None = None,
+) -> Axes:
+    """Windows by hour as steps: open now (the scenario as given, `now`: (start minute,
+    windows)), needed (the proposed schedule) and busy at it; arrivals as bars behind."""
     ax = _axes(ax)
     rows = hourly_summary[hourly_summary["pool"] == pool]
     wide = rows.pivot(index="hour", columns="kpi", values="mean")
-    ax.step(wide.index, wide["open_windows_mean"], where="post", label="windows open")
-    ax.plot(wide.index + 0.5, wide["busy_windows_mean"], marker="o", ms=3, label="windows busy")
-    _hhmm(ax, wide.index.min(), wide.index.max() + 1)
-    ax.set(xlabel="time of day", ylabel="windows", title=f"{pool}: windows open and busy by hour")
-    ax.grid(alpha=0.3)
+    edges = np.append(wide.index.to_numpy(), wide.index.max() + 1)
+
+    def steps(values) -> np.ndarray:
+        return np.append(np.asarray(values, dtype=float), float(np.asarray(values)[-1]))
+
     twin = ax.twinx()
-    twin.bar(wide.index + 0.5, wide["tickets"], width=0.8, alpha=0.15, color="gray")
-    twin.set_ylabel("tickets per hour (bars)")
-    ax.legend(loc="upper right")
+    twin.bar(wide.index + 0.5, wide["tickets"], width=0.8, alpha=0.12, color="gray")
+    twin.set_ylabel(tr("tickets per hour (bars)"))
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    if now:
+        starts = np.array([start / 60 for start, _ in now])
+        counts = [count for _, count in now]
+        open_now = [
+            counts[max(0, np.searchsorted(starts, h, side="right") - 1)] for h in wide.index
+        ]
+        ax.step(edges, steps(open_now), where="post", color="#888", ls=":", lw=1.5,
+                label=tr("windows open now"))  # fmt: skip
+    ax.step(edges, steps(wide["open_windows_mean"]), where="post", color="tab:blue", lw=2,
+            label=tr("windows needed (proposed schedule)"))  # fmt: skip
+    ax.step(edges, steps(wide["busy_windows_mean"]), where="post", color="tab:orange",
+            label=tr("windows busy (mean)"))  # fmt: skip
+    _hhmm(ax, wide.index.min(), wide.index.max() + 1)
+    ax.set(
+        xlabel=tr("time of day"),
+        ylabel=tr("windows"),
+        title=tr("{pool}: windows open, needed and busy by hour").format(pool=pool),
+    )
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize="small")
     return ax
 
 
@@ -242,8 +348,7 @@ def paired_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min", fig: Figur
     fig = fig or plt.figure(figsize=(8, 6))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     rows = by_hour[by_hour["kpi"] == kpi]
-    what = KPIS[kpi].label if kpi in KPIS else kpi
-    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    what, unit = kpi_label(kpi), kpi_unit(kpi)
     first = True
     for scenario, group in rows.groupby("scenario", sort=False):
         x = group["hour"].to_numpy() + 0.5
@@ -264,12 +369,14 @@ def paired_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min", fig: Figur
         )
     bottom.axhline(0, color="black", lw=0.8)
     top.set(
-        ylabel=f"{what} ({unit})",
-        title=f"{what.capitalize()} by hour of the ticket, and the paired difference (95% CI)",
+        ylabel=kpi_heading(kpi),
+        title=tr("{what} by hour of the ticket, and the paired difference (95% CI)").format(
+            what=what[:1].upper() + what[1:]
+        ),
     )
     top.set_ylim(bottom=0)
     top.legend(fontsize="small", loc="upper right")
-    bottom.set(ylabel=f"difference ({unit})", xlabel="time of day")
+    bottom.set(ylabel=tr("difference ({unit})").format(unit=unit), xlabel=tr("time of day"))
     if len(rows):
         _hhmm(bottom, rows["hour"].min(), rows["hour"].max() + 1)
     for ax in (top, bottom):
@@ -284,7 +391,8 @@ def sizing_curve(tried: pd.DataFrame, target, sized: dict[str, int], ax: Axes | 
     column = f"{target.kpi}_mean"
     for pool, rows in tried.groupby("pool", sort=False):
         rows = rows.sort_values("windows")
-        (line,) = ax.plot(rows["windows"], rows[column], "o-", label=f"{pool} (95% CI shaded)")
+        (line,) = ax.plot(rows["windows"], rows[column], "o-",
+                          label=tr("{pool} (95% CI shaded)").format(pool=pool))  # fmt: skip
         ax.fill_between(
             rows["windows"], rows["ci_low"], rows["ci_high"], alpha=0.2, color=line.get_color()
         )
@@ -296,16 +404,18 @@ def sizing_curve(tried: pd.DataFrame, target, sized: dict[str, int], ax: Axes | 
                 "*",
                 ms=14,
                 color=line.get_color(),
-                label=f"{pool}: {sized[pool]} windows, the fewest meeting the target",
+                label=tr("{pool}: {windows} windows, the fewest meeting the target").format(
+                    pool=pool, windows=sized[pool]
+                ),
             )
-    ax.axhline(target.value, color="#d62728", ls="--", label=f"target {target}")
-    what = KPIS[target.kpi].label if target.kpi in KPIS else target.kpi
-    unit = f" ({KPIS[target.kpi].unit})" if target.kpi in KPIS else ""
+    ax.axhline(target.value, color="#d62728", ls="--",
+               label=tr("target {target}").format(target=target))  # fmt: skip
+    what = kpi_label(target.kpi)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(
-        xlabel="windows",
-        ylabel=f"{what}{unit}",
-        title=f"{what.capitalize()} against the windows tried",
+        xlabel=tr("windows"),
+        ylabel=kpi_heading(target.kpi),
+        title=tr("{what} against the windows tried").format(what=what[:1].upper() + what[1:]),
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

@@ -20,8 +20,10 @@ from typing import Any
 import pandas as pd
 
 from sim import plots
+from sim.brief import Brief, Value
 from sim.experiment import RunResult
 from sim.folders import staged
+from sim.i18n import language, tr
 from sim.loader import scenario_yaml
 from sim.outputs import Chart, Heading, Items, Output, Table, Text, run_output
 
@@ -54,11 +56,42 @@ class _Page:
             body = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
             self.parts.append(f"<h3>{html.escape(title)}</h3><ul>{body}</ul>")
 
-    def table(self, frame: pd.DataFrame, css_class: str = "kpis") -> None:
+    def table(self, frame: pd.DataFrame) -> None:
+        """A table with numbers right-aligned and text left; an empty one is left out."""
+        if frame.empty:
+            return
+        numeric = [
+            pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+            for c in frame.columns
+        ]
+
+        def cell(tag: str, value, is_number: bool) -> str:
+            text = (
+                str(value)
+                if tag == "th"
+                else ""
+                if pd.isna(value)
+                else (_number(value) if is_number else str(value))
+            )
+            return f"<{tag}{' class=num' if is_number else ''}>{html.escape(text)}</{tag}>"
+
+        head = "".join(cell("th", c, n) for c, n in zip(frame.columns, numeric, strict=True))
+        body = "".join(
+            "<tr>" + "".join(cell("td", v, n) for v, n in zip(row, numeric, strict=True)) + "</tr>"
+            for row in frame.itertuples(index=False)
+        )
+        self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+    def brief(self, brief: Brief) -> None:
+        """The answer in plain words; each number a <data> naming its CSV cell."""
+        sentences = "".join(
+            "<li>" + "".join(_part(part) for part in sentence) + "</li>"
+            for sentence in brief.sentences
+        )
         self.parts.append(
-            frame.to_html(index=False, classes=css_class, float_format=_number,
-                          na_rep="", border=0)
-        )  # fmt: skip
+            f'<section class="brief"><h2>{html.escape(brief.title)}</h2>'
+            f"<ul>{sentences}</ul></section>"
+        )
 
     def figure(self, png: bytes, caption: str) -> None:
         data = base64.b64encode(png).decode()
@@ -68,26 +101,56 @@ class _Page:
         )
 
     def render(self) -> str:
-        style = (
-            "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}"
-            "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
-            "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-            "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
-            "img{max-width:100%}figcaption{color:#555;font-size:0.9em}"
-        )
-        # data-figures-loaded: set once the browser has decoded every figure (tests read it)
-        script = (
-            "window.addEventListener('load',function(){var i=document.images,n=0;"
-            "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
-            "document.body.setAttribute('data-figures-loaded',n+'/'+i.length);});"
-        )
         return (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(self.title)}</title><style>{style}</style>"
-            f"<script>{script}</script></head><body><h1>{html.escape(self.title)}</h1>"
+            f'<!DOCTYPE html><html lang="{language()}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(self.title)}</title><style>{_STYLE}</style>"
+            f"<script>{_CHECKS}</script></head><body><h1>{html.escape(self.title)}</h1>"
             + "".join(self.parts)
-            + f"<footer><p>hallsim {html.escape(_version())}</p></footer></body></html>"
+            + "<footer><p>"
+            + html.escape(tr("Made with hallsim"))
+            + f" {html.escape(_version())}"
+            "</p></footer></body></html>"
         )
+
+
+_STYLE = (
+    "body{font-family:system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;"
+    "margin:2em auto;max-width:1100px;padding:0 1em;color:#222;line-height:1.45}"
+    "table{border-collapse:collapse;margin:1em 0;font-size:0.88em;max-width:100%}"
+    "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;"
+    "overflow-wrap:break-word;vertical-align:top}"
+    "th{background:#f3f3f3}.num{text-align:right;white-space:nowrap}"
+    "img{max-width:100%;height:auto}figure{margin:1em 0}"
+    "figcaption{color:#555;font-size:0.9em}"
+    ".brief{background:#f5f8fc;border-left:4px solid #1f77b4;padding:0.2em 1em 0.6em}"
+    ".brief li{margin:0.35em 0}.brief data{font-weight:600}"
+    "@media print{body{margin:0;max-width:none;font-size:10pt}"
+    "figure,table,.brief{break-inside:avoid}h2,h3{break-after:avoid}}"
+)
+# what the page's tests read once the browser has laid it out (tests/test_report_browser.py):
+# figures decoded, tables without rows, and whether the page scrolls sideways
+_CHECKS = (
+    "window.addEventListener('load',function(){var i=document.images,n=0;"
+    "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
+    "var b=document.body,e=0,t=document.querySelectorAll('table');"
+    "for(var j=0;j<t.length;j++){if(t[j].querySelectorAll('tbody tr').length===0)e++;}"
+    "b.setAttribute('data-figures-loaded',n+'/'+i.length);"
+    "b.setAttribute('data-empty-tables',String(e));"
+    "b.setAttribute('data-scroll-width',document.documentElement.scrollWidth+'/'"
+    "+window.innerWidth);});"
+)
+
+
+def _part(part: str | Value) -> str:
+    if isinstance(part, str):
+        return html.escape(part)
+    row = html.escape(json.dumps(dict(part.row), ensure_ascii=False))
+    return (
+        f'<data value="{part.value!r}" data-unit="{part.unit}" data-file="{part.file}" '
+        f'data-column="{part.column}" '
+        f'data-row="{row}">{html.escape(part.text)}</data>'
+    )
 
 
 def _number(value: float) -> str:
@@ -112,7 +175,9 @@ def _png(drawn) -> bytes:
 
 
 def _render(page: _Page, section, folder: Path) -> None:
-    if isinstance(section, Heading):
+    if isinstance(section, Brief):
+        page.brief(section)
+    elif isinstance(section, Heading):
         page.heading(section.text)
     elif isinstance(section, Text):
         page.text(section.text)
