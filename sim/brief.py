@@ -258,7 +258,8 @@ def _matters(by_matter: pd.DataFrame, scenario: str, named: int = 3) -> tuple:
     for i, matter in enumerate(worse["matter"].head(named)):
         if i:
             parts.append(tr(", "))
-        change = _cell(waits, "compare_matters.csv", "diff", "signed_min", matter=matter)
-        parts += [f"{matter} (", change, tr(" min)")]
+        change = _cell(waits, "compare_matters.csv", "diff", "signed_min", scenario=scenario,
+                       kpi="wait_mean_min", matter=matter)  # fmt: skip
+        parts += _sentence("{matter} ({change} min)", matter=str(matter), change=change)
     parts.append(tr("."))
     return tuple(parts)
