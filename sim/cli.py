@@ -60,8 +60,16 @@ __all__ = ["main"]
 _CASE_SHOWN = kpis.case_shown()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where the usage is (not the
+    whole usage above it), like every other hallsim error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hallsim", description="Simulate government service halls and their reforms."
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -281,7 +281,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.days is not None and not 1 <= args.days <= 10_000:
         raise UsageError("--days must be from 1 to 10000")
     name = args.name or out.stem
-    results = args.results or free_folder(Path("results") / f"fit-{name}", args.force)
+    results = args.results or free_folder(Path("results") / f"fit-{name}", args.force, "--results")
     check_destination(results, args.force)
     started = time.perf_counter()
     log = read_log(args)

@@ -84,8 +84,9 @@ def executor(args: argparse.Namespace) -> Executor:
     return make_executor(args.jobs, scheduler)
 
 
-def free_folder(default: Path, force: bool) -> Path:
-    """`default`, or if it exists (and not `force`) the first free `default-N`."""
+def free_folder(default: Path, force: bool, option: str = "--out") -> Path:
+    """`default`, or if it exists (and not `force`) the first free `default-N`; `option`
+    is the command's option that chooses the folder, for the message."""
     if force or not (default.exists() or default.is_symlink()):
         return default
     n = 2
@@ -94,7 +95,7 @@ def free_folder(default: Path, force: bool) -> Path:
     chosen = default.parent / f"{default.name}-{n}"
     print(
         f"hallsim: {default} holds earlier results: writing {chosen} (--force replaces "
-        f"{default}; --out chooses the folder)",
+        f"{default}; {option} chooses the folder)",
         file=sys.stderr,
     )
     return chosen

@@ -100,6 +100,8 @@ def _read_text(path: Path) -> str:
     (Chinese Windows); refuse anything else, and anything that is not a plain file."""
     try:
         if not path.is_file():
+            if not path.exists():
+                raise ScenarioError(path, "", "no such file (check the path and its spelling)")
             what = "a folder" if path.is_dir() else "not a plain file"
             raise ScenarioError(path, "", f"cannot read file ({what})")
         with path.open("rb") as handle:

@@ -136,3 +136,11 @@ def test_the_schema_does_not_require_a_name():
     with redirect_stdout(buffer):
         assert main(["schema"]) == 0
     assert "name" not in json.loads(buffer.getvalue()).get("required", [])
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "required: scenario" in err and "hallsim run --help" in err
