@@ -47,6 +47,7 @@ from sim.sizing import (
     TEAM_SIZABLE,
     Target,
     TargetUnreachable,
+    simulated_by_hour,
     size,
     size_schedule,
     size_team,
@@ -112,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("erlang", help="windows by hour that Erlang C, Erlang A and G/G/c say")
     p.add_argument("scenario", type=Path)
     p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "wait_mean_min<=5"')
+    p.add_argument(
+        "--simulate", type=_positive_int, nargs="?", const=10, default=None, metavar="REPS",
+        help="add the simulated answer (size --hourly, each pool, REPS replications: 10)",
+    )  # fmt: skip
     _execution_options(p, 2)
 
     p = sub.add_parser("regress", help="re-run the reference scenarios; fail on drifted KPIs")
@@ -380,22 +385,32 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     out = _out(args, f"erlang-{scenario.name}")
     started = time.perf_counter()
     table = quick_answers(scenario, target, args.reps, args.seed)
+    if args.simulate:
+        with _executor(args) as executor:
+            simulated = simulated_by_hour(
+                scenario, target, list(table["pool"].unique()), args.simulate, args.seed,
+                executor, progress_enabled(),
+            )  # fmt: skip
+        table = table.merge(simulated, on=["pool", "hour"], how="left")
     folder = write(
         erlang_output(scenario, target, table, args.reps),
         out,
         args.force,
         time.perf_counter() - started,
     )
-    shown = table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))
+    shown = table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00")).round(2)
+    for column in shown.select_dtypes("Int64"):  # no answer: a dash, not <NA>
+        shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
     print(
         f"{scenario.name}: windows needed for {target} by hour, by formula (loads from a "
         f"{args.reps}-replication pilot run; Erlang A only for mean-wait targets):"
     )
-    print(shown.round(2).to_string(index=False, na_rep="—"))
-    print(
-        f"the simulation's answer, hour by hour: hallsim size {args.scenario} "
-        f'--target "{target}" --hourly'
-    )
+    print(shown.to_string(index=False, na_rep="—"))
+    if not args.simulate:
+        print(
+            f"the simulation's answer beside them: add --simulate (or hallsim size "
+            f'{args.scenario} --target "{target}" --hourly)'
+        )
     print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 

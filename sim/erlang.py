@@ -201,7 +201,10 @@ def quick_answers(scenario, target, reps: int = 2, seed: int = 1) -> pd.DataFram
         if patience is not None and target.kpi == "wait_mean_min" and target.op == "<=":
             row["erlang_a"] = min_windows_erlang_a(target.value, rate, service, patience)
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column in ("erlang_c", "allen_cunneen", "erlang_a"):  # whole windows, or none
+        table[column] = pd.array(table[column].tolist(), dtype="Int64")
+    return table
 
 
 def _min_by(kpi_of, target, load: float) -> int | None:

@@ -504,7 +504,13 @@ def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) ->
             "Allen-Cunneen (G/G/c: waits stretched by (ca² + cs²) / 2) say, on the tickets "
             f"and service times a {reps}-replication pilot run brings to each pool. Each "
             "hour stands alone in a formula: lunch, the morning's build-up and the mix of "
-            "matters are what `hallsim size --hourly` adds."
+            "matters are what the simulation adds"
+            + (
+                " (column simulated: the hourly schedule `hallsim size --hourly` finds for "
+                "each pool, the other pools as they are)."
+                if "simulated" in table
+                else "; `--simulate` puts its answer beside them."
+            )
         ),
         Table(table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))),
     ]

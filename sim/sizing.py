@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ import pandas as pd
 
 from sim import kpis, theory
 from sim.backoffice import working_intervals
-from sim.calendar import format_time
+from sim.calendar import format_time, parse_time
 from sim.errors import ScenarioError
 from sim.executors import Executor
 from sim.experiment import RunResult, run
@@ -514,6 +515,42 @@ def size_schedule(
         at_schedule=at_schedule,
         evaluations=len(cache),
     )
+
+
+def simulated_by_hour(
+    scenario: Scenario,
+    target: Target,
+    pools: list[str],
+    reps: int = 10,
+    seed: int = 1,
+    executor: Executor | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Columns pool, hour, simulated: the windows `size_schedule` opens in each hour, one
+    pool at a time (the others as the scenario has them), to set beside the formulas'
+    answers (sim.erlang.quick_answers). An hour two segments share gets the larger; a
+    pool no schedule can bring to the target is left out, with a warning."""
+    rows = []
+    for pool in pools:
+        try:
+            schedule = size_schedule(
+                scenario, target, reps, seed, pool, executor, progress=progress
+            )
+        except TargetUnreachable as exc:  # e.g. tickets held over lunch: no count helps
+            warnings.warn(f"{pool}: no hourly schedule meets {target}: {exc}", stacklevel=2)
+            continue
+        segments = [(parse_time(start), count) for start, count in schedule.schedule.items()]
+        ends = [start for start, _ in segments[1:]] + [24 * 60]
+        for hour in range(24):
+            counts = [
+                count
+                for (start, count), end in zip(segments, ends, strict=True)
+                if start < (hour + 1) * 60 and end > hour * 60
+            ]
+            if counts:
+                rows.append({"pool": pool, "hour": hour, "simulated": max(counts)})
+    frame = pd.DataFrame(rows, columns=["pool", "hour", "simulated"])
+    return frame.astype({"simulated": "Int64"})
 
 
 @dataclass(frozen=True)

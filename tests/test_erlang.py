@@ -88,3 +88,17 @@ def test_hallsim_erlang_writes_the_formulas_by_pool_and_hour(tmp_path, capsys):
     assert {"erlang_c", "erlang_a", "allen_cunneen", "offered_load"} <= set(table.columns)
     assert (table["erlang_c"] > table["offered_load"]).all()
     assert "hallsim size" in capsys.readouterr().out
+
+
+def test_simulate_puts_the_simulated_windows_beside_the_formulas(tmp_path, capsys):
+    """M/M/c at a steady rate: the simulated hourly schedule stays near Erlang C (the
+    formula is right there); each open hour gets a whole count of at least one."""
+    out = tmp_path / "erlang"
+    mmc = str(ROOT / "scenarios/examples/mmc.yaml")
+    args = ["erlang", mmc, "--target", "wait_p90_min<=5", "--simulate", "3", "--out", str(out)]
+    assert main(args) == 0
+    table = pd.read_csv(out / "erlang.csv")
+    assert table["simulated"].notna().all() and (table["simulated"] >= 1).all()
+    assert (table["simulated"] % 1 == 0).all()
+    assert (table["simulated"] - table["erlang_c"]).abs().mean() <= 2
+    assert "simulated" in capsys.readouterr().out
