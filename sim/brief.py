@@ -46,6 +46,11 @@ class Brief:
     title: str
     sentences: tuple[tuple[Part, ...], ...]
 
+    def plain(self) -> str:
+        """The brief as text, one sentence a line (a notebook or a terminal)."""
+        lines = ("".join(p if isinstance(p, str) else p.text for p in s) for s in self.sentences)
+        return "\n".join([self.title, *(f"• {line}" for line in lines)])
+
 
 def display(value: float, unit: str) -> str:
     """How a brief shows a number: minutes to 2 decimals, shares as %, counts whole."""

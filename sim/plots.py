@@ -72,7 +72,9 @@ def _axes(ax: Axes | None) -> Axes:
 def _hhmm(ax: Axes, first_hour: float, last_hour: float) -> None:
     """Hours of the day on the x axis as HH:MM."""
     ticks = np.arange(math.floor(first_hour), math.ceil(last_hour) + 1)
-    step = max(1, len(ticks) // 12)
+    # as many labels as the axes' width holds (about 1.6 an inch), so they never overlap
+    width_in = ax.bbox.width / ax.figure.dpi if ax.figure else 6.5
+    step = max(1, math.ceil(len(ticks) / max(3, int(width_in * 1.6))))
     ax.set_xticks(ticks[::step], [f"{int(h) % 24:02d}:00" for h in ticks[::step]])
 
 
@@ -338,7 +340,7 @@ def staffing_by_hour(
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
     return ax
 
 
