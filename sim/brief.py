@@ -18,7 +18,7 @@ from sim.compare import Comparison
 from sim.experiment import RunResult
 from sim.i18n import tr
 
-__all__ = ["Brief", "Value", "comparison_brief", "display", "run_brief"]
+__all__ = ["Brief", "Value", "comparison_brief", "display", "run_brief", "sizing_brief"]
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,14 @@ def _sentence(template: str, **values: Part) -> tuple[Part, ...]:
     return tuple(values[p] if i % 2 else p for i, p in enumerate(pieces) if p or i % 2)
 
 
-def _cell(frame: pd.DataFrame, file: str, column: str, unit: str, **keys: str) -> Value:
+def _cell(frame: pd.DataFrame, file: str, column: str, unit: str, **keys: object) -> Value:
     rows = frame
     for name, wanted in keys.items():
         rows = rows[rows[name] == wanted]
     if len(rows) != 1:
         raise LookupError(f"{file}: {len(rows)} rows for {keys}")
-    return Value(float(rows[column].iloc[0]), unit, file, tuple(keys.items()), column)
+    row = tuple((name, str(wanted)) for name, wanted in keys.items())  # as the CSV reads
+    return Value(float(rows[column].iloc[0]), unit, file, row, column)
 
 
 def _unit(kpi: str) -> str:
@@ -268,3 +269,44 @@ def _matters(by_matter: pd.DataFrame, scenario: str, named: int = 3) -> tuple:
         parts += _sentence("{matter} ({change} min)", matter=str(matter), change=change)
     parts.append(tr("."))
     return tuple(parts)
+
+
+# -- sizing ------------------------------------------------------------------------------
+def sizing_brief(
+    tried: pd.DataFrame, sized: dict[str, int], current: dict[str, int], target
+) -> Brief:
+    """Per pool: the fewest windows meeting `target`, the KPI there and one window below
+    (rows of tried.csv)."""
+    column, unit = f"{target.kpi}_mean", _unit(target.kpi)
+
+    def at(pool: str, count: int, what: str) -> Value:
+        return _cell(tried, "tried.csv", what, unit, pool=pool, windows=count)
+
+    sentences = []
+    for pool, windows in sized.items():
+        sentences.append(
+            _sentence(
+                "{pool}: {windows} windows meet {target} (now {current}); there the KPI is "
+                "{value} (95% CI {low} to {high}).",
+                pool=str(pool),
+                windows=str(windows),
+                target=str(target),
+                current=str(current.get(pool, "—")),
+                value=at(pool, windows, column),
+                low=at(pool, windows, "ci_low"),
+                high=at(pool, windows, "ci_high"),
+            )
+        )
+        below = windows - 1
+        if ((tried["pool"] == pool) & (tried["windows"] == below)).any():
+            sentences.append(
+                _sentence(
+                    "With one window fewer ({windows}) it is {value} (95% CI {low} to {high}): "
+                    "not met.",
+                    windows=str(below),
+                    value=at(pool, below, column),
+                    low=at(pool, below, "ci_low"),
+                    high=at(pool, below, "ci_high"),
+                )
+            )
+    return Brief(tr("The answer"), tuple(sentences))

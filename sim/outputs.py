@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim import plots
-from sim.brief import Brief, comparison_brief, run_brief
+from sim.brief import Brief, comparison_brief, run_brief, sizing_brief
 from sim.compare import Comparison
 from sim.experiment import RunResult
 from sim.i18n import kpi_heading, kpi_label, kpi_unit, tr
@@ -341,16 +341,22 @@ def sweep_output(result: SweepResult) -> Output:
     out.tables = {"sweep.csv": result.table}
     out.page = [
         Text(
-            f"Varied: {', '.join(result.settings)}. Every point ran on the same visitors "
-            f"(seed {result.results[0].seed}, {result.results[0].replications} replications)."
+            tr(
+                "Varied: {settings}. Every point ran on the same visitors (seed {seed}, "
+                "{reps} replications)."
+            ).format(
+                settings=", ".join(result.settings),
+                seed=result.results[0].seed,
+                reps=result.results[0].replications,
+            )
         ),
-        Heading("Figures"),
+        Heading(tr("Figures")),
         Chart(
             "sweep.png",
             lambda: plots.sweep_kpis(result.table, result.settings, fig=Figure()),
-            "KPIs against the varied value",
+            tr("KPIs against the varied value"),
         ),
-        Heading("Results"),
+        Heading(tr("Results")),
         Table(result.table[result.table["kpi"].isin(list(SHOWN_KPIS))]),
         *_scenario_sections(scenario),
     ]
@@ -374,36 +380,57 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
         "summary_at_size.csv": result.at_size.summary,
     }
     out.scenarios = {"scenario-sized.yaml": result.at_size.scenario}
-    level = "per visitor, hall-wide" if result.level == "hall" else "per visit, at every pool"
+    level = (
+        tr("per visitor, hall-wide") if result.level == "hall" else tr("per visit, at every pool")
+    )
     out.page = [
-        Text(
-            f"Target {result.target} ({level}), met when the whole 95% confidence interval "
-            f"is on the right side. {result.current_windows} windows now; "
-            f"{result.windows} needed ({result.current_windows - result.windows:+d} saved). "
-            f"{result.at_size.replications} replications per count, seed "
-            f"{result.at_size.seed}, {result.evaluations} counts simulated."
+        sizing_brief(
+            result.tried,
+            {p.pool: p.sized for p in result.pools},
+            {p.pool: p.current for p in result.pools},
+            result.target,
         ),
-        Heading("Windows per pool"),
         Text(
-            "erlang_daily_average sizes from the day's average arrival rate and "
-            "erlang_peak_hour from the busiest hour; the simulation (sized) accounts for "
-            "how queues build and drain through the day."
+            tr(
+                "Target {target} ({level}), met when the whole 95% confidence interval is on "
+                "the right side. {now} windows now; {needed} needed ({saved} saved). {reps} "
+                "replications per count, seed {seed}, {counts} counts simulated."
+            ).format(
+                target=result.target,
+                level=level,
+                now=result.current_windows,
+                needed=result.windows,
+                saved=f"{result.current_windows - result.windows:+d}",
+                reps=result.at_size.replications,
+                seed=result.at_size.seed,
+                counts=result.evaluations,
+            )
         ),
-        Table(table),
+        Heading(tr("Windows per pool")),
+        Text(
+            tr(
+                "Erlang C on the day's average arrival rate and on the busiest hour is what a "
+                "spreadsheet gives (too few and too many); the simulation accounts for how "
+                "queues build and drain through the day (columns in sizing.csv)."
+            )
+        ),
+        Table(_readable_sizing(table, result.target)),
         Chart(
             "sizing_curve.png",
             lambda: plots.sizing_curve(
                 result.tried, result.target, {p.pool: p.sized for p in result.pools}, ax=_ax()
             ),
-            "The target KPI against the windows tried, with its CI and the target",
+            tr("The target KPI against the windows tried, with its CI and the target"),
         ),
-        Heading("Every count tried"),
+        Heading(tr("Every count tried")),
         Text(
-            "Met: the whole 95% confidence interval lies on the right side of the target, "
-            "so a count whose mean meets it can still be 'not met'."
+            tr(
+                "Met: the whole 95% confidence interval lies on the right side of the target, "
+                "so a count whose mean meets it can still be 'not met'."
+            )
         ),
-        Table(result.tried.assign(met=result.tried["met"].map({True: "met", False: "not met"}))),
-        Heading("Key figures at the sized counts"),
+        Table(_readable_tried(result.tried, result.target)),
+        Heading(tr("Key figures at the sized counts")),
         Table(key_figures(result.at_size.summary, list(SHOWN_KPIS))),
     ]
     if schedule is not None:
@@ -423,6 +450,42 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
     return out
 
 
+def _readable_sizing(table: pd.DataFrame, target) -> pd.DataFrame:
+    """sizing.csv for reading: the counts, the formulas' answers, and the KPI at the size
+    with its CI and one window below."""
+    kpi = target.kpi
+    low, high = table[f"{kpi}_at_size_ci_low"], table[f"{kpi}_at_size_ci_high"]
+    return pd.DataFrame(
+        {
+            tr("pool"): table["pool"],
+            tr("windows now"): table["current"],
+            tr("Erlang C, day's average"): table["erlang_daily_average"],
+            tr("Erlang C, busiest hour"): table["erlang_peak_hour"],
+            tr("sized by simulation"): table["sized"],
+            tr("saving"): table["saving"],
+            kpi_heading(kpi): table[f"{kpi}_at_size"],
+            tr("95% CI"): [_ci(lo, hi) for lo, hi in zip(low, high, strict=True)],
+            tr("one window fewer"): table[f"{kpi}_one_below"],
+        }
+    )
+
+
+def _readable_tried(tried: pd.DataFrame, target) -> pd.DataFrame:
+    """tried.csv for reading: met in words."""
+    met = {True: tr("met"), False: tr("not met")}
+    return pd.DataFrame(
+        {
+            tr("pool"): tried["pool"],
+            tr("windows"): tried["windows"],
+            kpi_heading(target.kpi): tried[f"{target.kpi}_mean"],
+            tr("95% CI"): [
+                _ci(lo, hi) for lo, hi in zip(tried["ci_low"], tried["ci_high"], strict=True)
+            ],
+            tr("met"): tried["met"].map(met),
+        }
+    )
+
+
 def _add_schedule(out: Output, schedule: ScheduleSizing, scenario: Scenario) -> None:
     """The hour-by-hour schedule; `scenario` as given, for the windows open now."""
     hourly = schedule.hourly()
@@ -432,17 +495,28 @@ def _add_schedule(out: Output, schedule: ScheduleSizing, scenario: Scenario) -> 
     pool = scenario.windows.get(schedule.pool)
     now = pool.segments(scenario.calendar.opens_at) if pool is not None else None
     out.page += [
-        Heading(f"Staffing {schedule.pool} by the hour"),
+        Heading(tr("Staffing {pool} by the hour").format(pool=schedule.pool)),
         Text(
-            f"Target {schedule.target} in every hour (visits by the hour their ticket was "
-            f"issued). Staff-hours a day: {hours['flat_daily_target']:.0f} with "
-            f"{schedule.flat_daily} windows all day (meets the target over the day, not in "
-            f"every hour); {hours['flat_every_hour']:.0f} with {schedule.flat_hourly} windows "
-            f"all day (every hour); {hours['schedule']:.0f} with the schedule below."
+            tr(
+                "Target {target} in every hour (visits by the hour their ticket was issued). "
+                "Staff-hours a day: {daily_hours} with {daily} windows all day (meets the "
+                "target over the day, not in every hour); {hourly_hours} with {hourly} windows "
+                "all day (every hour); {schedule_hours} with the schedule below."
+            ).format(
+                target=schedule.target,
+                daily_hours=f"{hours['flat_daily_target']:.0f}",
+                daily=schedule.flat_daily,
+                hourly_hours=f"{hours['flat_every_hour']:.0f}",
+                hourly=schedule.flat_hourly,
+                schedule_hours=f"{hours['schedule']:.0f}",
+            )
         ),
         Table(
             pd.DataFrame(
-                {"from": list(schedule.schedule), "windows open": list(schedule.schedule.values())}
+                {
+                    tr("from"): list(schedule.schedule),
+                    tr("windows open"): list(schedule.schedule.values()),
+                }
             )
         ),
         Chart(
@@ -469,17 +543,26 @@ def team_sizing_output(result: TeamSizing) -> Output:
     out.scenarios = {"scenario-sized.yaml": scenario}
     out.page = [
         Text(
-            f"Target {result.target}, met when the whole 95% confidence interval is on the "
-            f"right side. {result.current} staff now; {result.sized} needed. The offered "
-            f"load is {result.offered_load_staff:.1f} staff (effort per working day over "
-            f"working hours). {result.at_size.replications} replications, seed "
-            f"{result.at_size.seed}, {result.evaluations} sizes simulated."
+            tr(
+                "Target {target}, met when the whole 95% confidence interval is on the right "
+                "side. {now} staff now; {needed} needed. The offered load is {load} staff "
+                "(effort per working day over working hours). {reps} replications, seed "
+                "{seed}, {sizes} sizes simulated."
+            ).format(
+                target=result.target,
+                now=result.current,
+                needed=result.sized,
+                load=f"{result.offered_load_staff:.1f}",
+                reps=result.at_size.replications,
+                seed=result.at_size.seed,
+                sizes=result.evaluations,
+            )
         ),
-        Heading("The whole case at the sized team"),
+        Heading(tr("The whole case at the sized team")),
         Table(key_figures(result.at_size.case_summary)),
     ]
     if result.one_below is not None:
-        out.page += [Heading("With one staff fewer"), Table(key_figures(result.one_below))]
+        out.page += [Heading(tr("With one staff fewer")), Table(key_figures(result.one_below))]
     out.page += _scenario_sections(scenario)
     out.manifest = {
         "scenario": scenario.name,
@@ -497,19 +580,25 @@ def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) ->
     """The formulas' windows by pool and hour (sim.erlang.quick_answers)."""
     out = Output(f"hallsim erlang: {scenario.name}", "erlang")
     out.tables = {"erlang.csv": table}
+    simulated = "simulated" in table
     out.page = [
         Text(
-            f"Windows needed for {target}, by hour, as Erlang C (M/M/c), Erlang A (M/M/c "
-            "with exponential patience of the scenario's mean; mean-wait targets only) and "
-            "Allen-Cunneen (G/G/c: waits stretched by (ca² + cs²) / 2) say, on the tickets "
-            f"and service times a {reps}-replication pilot run brings to each pool. Each "
-            "hour stands alone in a formula: lunch, the morning's build-up and the mix of "
-            "matters are what the simulation adds"
+            tr(
+                "Windows needed for {target}, by hour, as Erlang C (M/M/c), Erlang A (M/M/c with "
+                "exponential patience of the scenario's mean; mean-wait targets only) and "
+                "Allen-Cunneen (G/G/c: waits stretched by (ca² + cs²) / 2) say, on the tickets "
+                "and service times a {reps}-replication pilot run brings to each pool. Each hour "
+                "stands alone in a formula: lunch, the morning's build-up and the mix of "
+                "matters are what the simulation adds."
+            ).format(target=target, reps=reps)
+            + " "
             + (
-                " (column simulated: the hourly schedule `hallsim size --hourly` finds for "
-                "each pool, the other pools as they are)."
-                if "simulated" in table
-                else "; `--simulate` puts its answer beside them."
+                tr(
+                    "Column simulated: the hourly schedule `hallsim size --hourly` finds for "
+                    "each pool, the other pools as they are."
+                )
+                if simulated
+                else tr("`--simulate` puts its answer beside them.")
             )
         ),
         Table(table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))),

@@ -80,7 +80,10 @@ class _Page:
             "<tr>" + "".join(cell("td", v, n) for v, n in zip(row, numeric, strict=True)) + "</tr>"
             for row in frame.itertuples(index=False)
         )
-        self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        self.parts.append(
+            f'<div class="table"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+        )
 
     def brief(self, brief: Brief) -> None:
         """The answer in plain words; each number a <data> naming its CSV cell."""
@@ -121,6 +124,8 @@ _STYLE = (
     "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;"
     "overflow-wrap:break-word;vertical-align:top}"
     "th{background:#f3f3f3}.num{text-align:right;white-space:nowrap}"
+    # a table wider than the page scrolls inside its own box, never the page
+    ".table{overflow-x:auto;max-width:100%}"
     "img{max-width:100%;height:auto}figure{margin:1em 0}"
     "figcaption{color:#555;font-size:0.9em}"
     ".brief{background:#f5f8fc;border-left:4px solid #1f77b4;padding:0.2em 1em 0.6em}"
@@ -129,7 +134,8 @@ _STYLE = (
     "figure,table,.brief{break-inside:avoid}h2,h3{break-after:avoid}}"
 )
 # what the page's tests read once the browser has laid it out (tests/test_report_browser.py):
-# figures decoded, tables without rows, and whether the page scrolls sideways
+# figures decoded, tables without rows, tables wider than the page (they scroll in their
+# box) and whether the page itself scrolls sideways
 _CHECKS = (
     "window.addEventListener('load',function(){var i=document.images,n=0;"
     "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
@@ -137,6 +143,9 @@ _CHECKS = (
     "for(var j=0;j<t.length;j++){if(t[j].querySelectorAll('tbody tr').length===0)e++;}"
     "b.setAttribute('data-figures-loaded',n+'/'+i.length);"
     "b.setAttribute('data-empty-tables',String(e));"
+    "var w=0,d=document.querySelectorAll('div.table');"
+    "for(var m=0;m<d.length;m++){if(d[m].scrollWidth>d[m].clientWidth+1)w++;}"
+    "b.setAttribute('data-wide-tables',String(w));"
     "b.setAttribute('data-scroll-width',document.documentElement.scrollWidth+'/'"
     "+window.innerWidth);});"
 )

@@ -101,6 +101,7 @@ def test_the_page_does_not_scroll_sideways_at_1280_px(brief):
     content, window = map(int, page.body["data-scroll-width"].split("/"))
     assert window == WIDTH  # the browser really laid it out at this width
     assert content <= window
+    assert page.body["data-wide-tables"] == "0"  # nor does any table inside its box
 
 
 def _check_numbers(page: _Page, out: Path) -> None:
@@ -156,3 +157,17 @@ def test_a_run_report_shows_its_figures_in_the_browser(tmp_path):
     shot = tmp_path / "shot.png"
     _open(out / "report.html", tmp_path / "profile2", f"--screenshot={shot}")
     assert shot.exists() and shot.stat().st_size > 20_000  # a page with tables and plots
+
+
+def test_the_sizing_brief_reads_its_numbers_from_tried_csv(tmp_path):
+    out = tmp_path / "size"
+    mmc = str(ROOT / "scenarios/examples/mmc.yaml")
+    assert main(["size", mmc, "--target", "wait_p90_min<=5", "--reps", "3", "--out", str(out),
+                 "--lang", "zh"]) == 0  # fmt: skip
+    page = _Page()
+    page.feed(_open(out / "report.html", tmp_path / "profile", "--dump-dom"))
+    assert page.body["data-scroll-width"] == f"{WIDTH}/{WIDTH}"
+    assert page.body["data-wide-tables"] == "0" and page.body["data-empty-tables"] == "0"
+    assert {n["data-file"] for n in page.data} == {"tried.csv"} and len(page.data) >= 3
+    _check_numbers(page, out)
+    assert "个窗口满足" in (out / "report.html").read_text(encoding="utf-8")
