@@ -85,7 +85,7 @@ _TABLE = [
        sized_by="staff"),
     _k("lead_time_p90_days", "working days", "90th percentile lead time", "case", "lower",
        "shown", "key", sized_by="staff"),
-    _k("lead_time_calendar_mean_days", "calendar days", "mean lead time (calendar days)",
+    _k("lead_time_calendar_mean_days", "calendar days", "mean calendar lead time",
        "case", "lower", "shown"),
     _k("on_time_promised_rate", "share", "on time (promised limit)", "case", "higher", "shown",
        "key", sized_by="staff"),

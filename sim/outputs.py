@@ -18,7 +18,7 @@ from sim import plots
 from sim.brief import Brief, comparison_brief, run_brief, sizing_brief
 from sim.compare import Comparison
 from sim.experiment import RunResult
-from sim.i18n import kpi_heading, kpi_label, kpi_unit, tr
+from sim.i18n import kpi_heading, kpi_label, kpi_unit, plain_number, tr
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
@@ -104,7 +104,10 @@ def _scenario_sections(scenario: Scenario) -> list[Section]:
 
 
 def _ci(low: float, high: float, half_width: float = 0.0) -> str:
-    return "" if pd.isna(half_width) or pd.isna(low) else f"[{low:.4g}, {high:.4g}]"
+    """'[2.38, 3.24]', '[11,360, 11,630]': as the tables write their numbers."""
+    if pd.isna(half_width) or pd.isna(low):
+        return ""
+    return f"[{plain_number(low)}, {plain_number(high)}]"
 
 
 def _kpi_names(kpis: pd.Series) -> dict[str, list[str]]:

@@ -23,7 +23,7 @@ from sim import plots
 from sim.brief import Brief, Value
 from sim.experiment import RunResult
 from sim.folders import staged
-from sim.i18n import language, tr
+from sim.i18n import language, plain_number, tr
 from sim.loader import scenario_yaml
 from sim.outputs import Chart, Heading, Items, Output, Table, Text, run_output
 
@@ -71,7 +71,7 @@ class _Page:
                 if tag == "th"
                 else ""
                 if pd.isna(value)
-                else (_number(value) if is_number else str(value))
+                else (plain_number(value) if is_number else str(value))
             )
             return f"<{tag}{' class=num' if is_number else ''}>{html.escape(text)}</{tag}>"
 
@@ -124,6 +124,7 @@ _STYLE = (
     "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;"
     "overflow-wrap:break-word;vertical-align:top}"
     "th{background:#f3f3f3}.num{text-align:right;white-space:nowrap}"
+    "td:first-child{white-space:nowrap}"  # names (matters, pools) are not broken up
     # a table wider than the page scrolls inside its own box, never the page
     ".table{overflow-x:auto;max-width:100%}"
     "img{max-width:100%;height:auto}figure{margin:1em 0}"
@@ -160,13 +161,6 @@ def _part(part: str | Value) -> str:
         f'data-column="{part.column}" '
         f'data-row="{row}">{html.escape(part.text)}</data>'
     )
-
-
-def _number(value: float) -> str:
-    """A number as people write it: 68,330 not 6.833e+04; 4 significant digits below."""
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
