@@ -284,8 +284,11 @@ def open_windows(fit: FitResult, pool: str, off_screen: bool = False) -> Figure:
     return fig
 
 
-def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series, off_screen: bool = False) -> Figure:
-    """One KPI by hour: the simulation's mean and 90% band, the log's values."""
+def backtest_kpi(
+    hours: pd.DataFrame, verdict: pd.Series, off_screen: bool = False, context: str = ""
+) -> Figure:
+    """One KPI by hour: the simulation's mean and 90% band, the log's values; `context`
+    (scenario, log, dates) heads the title, so a figure that travels alone says what."""
     fig = _figure((8, 4), off_screen)
     ax = fig.subplots()
     rows = hours[hours["kpi"] == verdict["kpi"]].set_index("hour")
@@ -314,7 +317,8 @@ def backtest_kpi(hours: pd.DataFrame, verdict: pd.Series, off_screen: bool = Fal
     ax.set(
         xlabel="hour of the ticket",
         ylabel=f"{verdict['what']} ({unit})",
-        title=f"{verdict['what'].capitalize()} by hour: {verdict['verdict']} "
+        title=(f"{context}\n" if context else "")
+        + f"{verdict['what'].capitalize()} by hour: {verdict['verdict']} "
         f"(p = {verdict['p_value']:.2g})",
     )
     ax.set_ylim(bottom=0)

@@ -3,6 +3,8 @@ scenario file, a replay's and a backtest's folders. The sections are sim.outputs
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
 
@@ -216,11 +218,16 @@ def backtest_output(result: Backtest, log_file: str = "") -> Output:
             ]
         ),
     ]
+    context = (
+        f"{scenario.name} against {Path(log_file).name}, {result.tested[0]} to {result.tested[1]}"
+    )
     for i, (_, row) in enumerate(result.verdicts.iterrows(), 1):
         page.append(
             Chart(
                 f"backtest_{i:02d}.png",
-                lambda r=row: fit_plots.backtest_kpi(result.hours, r, off_screen=True),
+                lambda r=row: fit_plots.backtest_kpi(
+                    result.hours, r, off_screen=True, context=context
+                ),
                 f"{row['what']} by hour: the log against the simulation's 90% band",
             )
         )

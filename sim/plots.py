@@ -142,6 +142,9 @@ def queue_by_hour(
     pools with the longest peak queue), with 95% CI bands."""
     ax = _axes(ax)
     rows = hourly_summary[hourly_summary["kpi"] == "queue_length_mean"]
+    busy = rows.loc[rows["mean"] > 0, "hour"]
+    if len(busy):  # not the empty evening hours a late event adds to the table
+        rows = rows[rows["hour"] <= busy.max() + 1]
     peaks = rows.groupby(["scenario", "pool"], observed=True)["mean"].max()
     shown = (
         tr("top {top} of {pools} pools").format(top=top, pools=len(peaks))
@@ -149,7 +152,7 @@ def queue_by_hour(
         else tr("every pool")
     )
     title = tr("People waiting through the day ({shown})").format(shown=shown)
-    ax.set_title(f"{title_name}: {title}" if title_name else title)
+    ax.set_title(tr("{name}: {what}").format(name=title_name, what=title) if title_name else title)
     for (scenario, pool), _peak in peaks.sort_values(ascending=False).head(top).items():
         line = rows[(rows["scenario"] == scenario) & (rows["pool"] == pool)]
         hour = line["hour"].to_numpy() + 0.5
@@ -189,7 +192,7 @@ def utilization_by_pool(
     ax.set(
         xlabel=tr("utilization (busy share of opening hours)"),
         xlim=(0, 1),
-        title=f"{title_name}: {title}" if title_name else title,
+        title=tr("{name}: {what}").format(name=title_name, what=title) if title_name else title,
     )
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)

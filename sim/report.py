@@ -123,7 +123,7 @@ _STYLE = (
     "table{border-collapse:collapse;margin:1em 0;font-size:0.88em;max-width:100%}"
     "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;"
     "overflow-wrap:break-word;vertical-align:top}"
-    "th{background:#f3f3f3}.num{text-align:right;white-space:nowrap}"
+    "th{background:#f3f3f3}.num{text-align:right}td.num{white-space:nowrap}"
     "td:first-child{white-space:nowrap}"  # names (matters, pools) are not broken up
     # a table wider than the page scrolls inside its own box, never the page
     ".table{overflow-x:auto;max-width:100%}"
