@@ -17,6 +17,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 from sim.calendar import WEEKDAYS, format_time
 from sim.fit import FitResult
 from sim.fit_dists import DurationFit, kaplan_meier
+from sim.i18n import tr
 
 __all__ = [
     "arrivals_by_time",
@@ -60,7 +61,7 @@ def arrivals_by_time(fit: FitResult, off_screen: bool = False) -> Figure:
     mean = per_day.mean(axis=0)
     half = 1.96 * per_day.std(axis=0, ddof=1) / np.sqrt(n_days)
     centres = edges[:-1] + 15
-    ax.bar(centres, mean, width=26, color="#9ecae1", label="observed (mean of days)")
+    ax.bar(centres, mean, width=26, color="#9ecae1", label=tr("observed (mean of days)"))
     ax.errorbar(
         centres,
         mean,
@@ -68,7 +69,7 @@ def arrivals_by_time(fit: FitResult, off_screen: bool = False) -> Figure:
         fmt="none",
         ecolor="#3182bd",
         capsize=2,
-        label="95% CI across days",
+        label=tr("95% CI across days"),
     )
     demand = fit.scenario.demand
     segments = demand.profile_segments(hours.cutoff_at)
@@ -77,12 +78,12 @@ def arrivals_by_time(fit: FitResult, off_screen: bool = False) -> Figure:
     for start, end, weight in segments:
         rate = visitors * weight / total / (end - start) * 30 if end > start else 0
         ax.hlines(rate, start, end, color="#d62728", lw=2)
-    ax.plot([], [], color="#d62728", lw=2, label="fitted profile")
+    ax.plot([], [], color="#d62728", lw=2, label=tr("fitted profile"))
     _time_axis(ax, hours.opens_at, hours.cutoff_at)
     ax.set(
-        ylabel="visitors arriving per half hour",
-        xlabel="time of day",
-        title=f"Arrivals by time of day: observed vs fitted ({n_days} days)",
+        ylabel=tr("visitors arriving per half hour"),
+        xlabel=tr("time of day"),
+        title=tr("Arrivals by time of day: observed vs fitted ({days} days)").format(days=n_days),
     )
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize="small")
@@ -102,7 +103,7 @@ def daily_by_weekday(fit: FitResult, off_screen: bool = False) -> Figure:
         rows = daily[daily["weekday"] == day]
         expected = float(rows.loc[~rows["after_holiday"], "expected"].mean())
         spread = 1.96 * np.sqrt(expected + (expected * cv) ** 2)
-        ax.bar(i, expected, color="#fdd0a2", width=0.6, label="fitted" if i == 0 else None)
+        ax.bar(i, expected, color="#fdd0a2", width=0.6, label=tr("fitted") if i == 0 else None)
         ax.errorbar(
             i,
             expected,
@@ -110,7 +111,7 @@ def daily_by_weekday(fit: FitResult, off_screen: bool = False) -> Figure:
             fmt="none",
             ecolor="#e6550d",
             capsize=4,
-            label="fitted 95% range of a day" if i == 0 else None,
+            label=tr("fitted 95% range of a day") if i == 0 else None,
         )
         jitter = np.linspace(-0.15, 0.15, len(rows)) if len(rows) > 1 else [0.0]
         colours = np.where(rows["after_holiday"], "#d62728", "#31a354")
@@ -120,12 +121,12 @@ def daily_by_weekday(fit: FitResult, off_screen: bool = False) -> Figure:
             s=12,
             c=colours,
             zorder=3,
-            label="observed days" if i == 0 else None,
+            label=tr("observed days") if i == 0 else None,
         )
     if daily["after_holiday"].any():
-        ax.scatter([], [], s=12, c="#d62728", label="observed, after a holiday")
+        ax.scatter([], [], s=12, c="#d62728", label=tr("observed, after a holiday"))
     ax.set_xticks(range(len(days)), days)
-    ax.set(ylabel="visitors a day", title="Visitors a day by weekday: observed vs fitted")
+    ax.set(ylabel=tr("visitors a day"), title=tr("Visitors a day by weekday: observed vs fitted"))
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right", fontsize="small")
     ax.grid(alpha=0.3, axis="y")
@@ -145,7 +146,7 @@ def service(
         bins=40,
         density=True,
         color="#c6dbef",
-        label=f"observed ({len(values)} tickets)",
+        label=tr("observed ({tickets} tickets)").format(tickets=len(values)),
     )
     x = np.linspace(0, top, 300)[1:]
     left.plot(
@@ -156,16 +157,18 @@ def service(
         + ("" if fit.family == "exponential" else f" cv {fit.cv:.2g}"),
     )
     left.set(
-        xlabel="service time (min, specialist speed)",
-        ylabel="density",
-        title=f"{matter}: service time{' (pooled)' if pooled else ''}",
+        xlabel=tr("service time (min, specialist speed)"),
+        ylabel=tr("density"),
+        title=(
+            tr("{matter}: service time (pooled)") if pooled else tr("{matter}: service time")
+        ).format(matter=matter),
     )
     left.set_xlim(0, top)
     left.legend(fontsize="small", loc="upper right")
     left.text(
         0.98,
         0.6,
-        f"longest 1% not shown (up to {values.max():.3g})",
+        tr("longest 1% not shown (up to {longest})").format(longest=f"{values.max():.3g}"),
         transform=left.transAxes,
         ha="right",
         fontsize="x-small",
@@ -178,9 +181,9 @@ def service(
     high = max(fitted.max(), observed.max())
     right.plot([0, high], [0, high], color="#999", lw=1)
     right.set(
-        xlabel="fitted quantile (min)",
-        ylabel="observed quantile (min)",
-        title="QQ plot: on the line = a good fit",
+        xlabel=tr("fitted quantile (min)"),
+        ylabel=tr("observed quantile (min)"),
+        title=tr("QQ plot: on the line = a good fit"),
     )
     for ax in (left, right):
         ax.grid(alpha=0.3)
@@ -203,14 +206,16 @@ def patience(fit: FitResult, off_screen: bool = False) -> Figure:
             np.concatenate([[1], survival]),
             where="post",
             color="#3182bd",
-            label="observed (Kaplan-Meier)",
+            label=tr("observed (Kaplan-Meier)"),
         )
     x = np.linspace(0, top, 300)
     ax.plot(
         x,
         data.fit.dist().sf(x),
         color="#d62728",
-        label=f"fitted {data.fit.family}, mean {data.fit.mean:.3g} min (censored MLE)",
+        label=tr("fitted {family}, mean {mean} min (censored MLE)").format(
+            family=data.fit.family, mean=f"{data.fit.mean:.3g}"
+        ),
     )
     if data.abandoners_only is not None:
         ax.plot(
@@ -218,14 +223,17 @@ def patience(fit: FitResult, off_screen: bool = False) -> Figure:
             data.abandoners_only.dist().sf(x),
             color="#999",
             ls="--",
-            label=f"fitted to those who left only (biased): mean "
-            f"{data.abandoners_only.mean:.3g} min",
+            label=tr("fitted to those who left only (biased): mean {mean} min").format(
+                mean=f"{data.abandoners_only.mean:.3g}"
+            ),
         )
     if len(data.left):
         ax.text(
             0.98,
             0.97,
-            f"the curve leaves out the {len(data.left)} called absent (only the fit uses them)",
+            tr("the curve leaves out the {absent} called absent (only the fit uses them)").format(
+                absent=len(data.left)
+            ),
             transform=ax.transAxes,
             ha="right",
             va="top",
@@ -233,10 +241,11 @@ def patience(fit: FitResult, off_screen: bool = False) -> Figure:
             color="#555",
         )
     ax.set(
-        xlabel="minutes waited",
-        ylabel="share whose patience lasts longer",
-        title=f"Patience: {len(data.exact)} gave up, {len(data.left)} called absent, "
-        f"{len(data.right)} served (censored)",
+        xlabel=tr("minutes waited"),
+        ylabel=tr("share whose patience lasts longer"),
+        title=tr(
+            "Patience: {left} gave up, {absent} called absent, {served} served (censored)"
+        ).format(left=len(data.exact), absent=len(data.left), served=len(data.right)),
     )
     ax.set_xlim(0, top)
     ax.set_ylim(0, 1.02)
@@ -261,22 +270,24 @@ def open_windows(fit: FitResult, pool: str, off_screen: bool = False) -> Figure:
         table.quantile(0.1),
         table.quantile(0.9),
         color="#c7e9c0",
-        label="observed, 10%-90% of days",
+        label=tr("observed, 10%-90% of days"),
     )
-    ax.plot(starts + 15, table.mean(), "o", ms=4, color="#31a354", label="observed, mean")
+    ax.plot(starts + 15, table.mean(), "o", ms=4, color="#31a354", label=tr("observed, mean"))
     spec = fit.scenario.windows[pool]
     segments = spec.segments(fit.hours.opens_at)
     end = fit.hours.closes_at
     xs = [s for s, _ in segments] + [end]
     ys = [n for _, n in segments] + [segments[-1][1]]
-    ax.step(xs, ys, where="post", color="#d62728", lw=2, label="fitted schedule")
+    ax.step(xs, ys, where="post", color="#d62728", lw=2, label=tr("fitted schedule"))
     if fit.hours.lunch is not None:
-        ax.axvspan(*fit.hours.lunch, color="#eee", label="lunch (no calls)")
+        ax.axvspan(*fit.hours.lunch, color="#eee", label=tr("lunch (no calls)"))
     _time_axis(ax, fit.hours.opens_at, end)
     ax.set(
-        ylabel="windows open",
-        xlabel="time of day",
-        title=f"{pool}: windows open by half hour ({spec.count} windows)",
+        ylabel=tr("windows open"),
+        xlabel=tr("time of day"),
+        title=tr("{pool}: windows open by half hour ({windows} windows)").format(
+            pool=pool, windows=spec.count
+        ),
     )
     ax.set_ylim(0, spec.count * 1.4 + 1)  # room for the legend above the data
     ax.legend(loc="upper center", fontsize="small", ncol=2)
@@ -291,12 +302,14 @@ def backtest_kpi(
     (scenario, log, dates) heads the title, so a figure that travels alone says what."""
     fig = _figure((8, 4), off_screen)
     ax = fig.subplots()
+    label, outcome = verdict["what"], verdict["verdict"]
+    what, outcome = tr(label), tr(outcome)
     rows = hours[hours["kpi"] == verdict["kpi"]].set_index("hour")
     if rows.empty:  # no hour to test: say so on the figure
         ax.text(
             0.5,
             0.5,
-            f"{verdict['what']}: no hour with enough tickets to compare",
+            tr("{what}: no hour with enough tickets to compare").format(what=what),
             ha="center",
             va="center",
             transform=ax.transAxes,
@@ -308,18 +321,21 @@ def backtest_kpi(
     rows["inside"] = rows["inside"].fillna(True).astype(bool)
     x = rows["hour"].to_numpy() * 60 + 30
     ax.bar(x, rows["band_high"] - rows["band_low"], bottom=rows["band_low"], width=50,
-           color="#c6dbef", label="simulated, 90% band")  # fmt: skip
-    ax.plot(x, rows["simulated"], "_", ms=18, mew=2, color="#3182bd", label="simulated, mean")
+           color="#c6dbef", label=tr("simulated, 90% band"))  # fmt: skip
+    ax.plot(x, rows["simulated"], "_", ms=18, mew=2, color="#3182bd", label=tr("simulated, mean"))
     colours = np.where(rows["inside"], "#31a354", "#d62728")
-    ax.scatter(x, rows["observed"], c=colours, zorder=3, s=25, label="the log (red: outside)")
+    ax.scatter(x, rows["observed"], c=colours, zorder=3, s=25, label=tr("the log (red: outside)"))
     _time_axis(ax, x.min() - 30, x.max() + 30)
     unit = verdict["unit"]
     ax.set(
-        xlabel="hour of the ticket",
-        ylabel=f"{verdict['what']} ({unit})",
+        xlabel=tr("hour of the ticket"),
+        ylabel=tr("{label} ({unit})").format(label=what, unit=tr(unit)),
         title=(f"{context}\n" if context else "")
-        + f"{verdict['what'].capitalize()} by hour: {verdict['verdict']} "
-        f"(p = {verdict['p_value']:.2g})",
+        + tr("{what} by hour: {verdict} (p = {p})").format(
+            what=what[:1].upper() + what[1:],
+            verdict=outcome,
+            p=f"{verdict['p_value']:.2g}",
+        ),
     )
     ax.set_ylim(bottom=0)
     if unit == "share":
@@ -339,23 +355,23 @@ def replay_by_hour(
     for name, rows in by_hour.groupby("scenario", sort=False):
         x = rows["hour"].to_numpy() * 60 + 30
         if name == "observed":
-            ax.plot(x, rows["mean"], "o-", color="black", label="the log")
+            ax.plot(x, rows["mean"], "o-", color="black", label=tr("the log"))
             continue
-        line = ax.plot(x, rows["mean"], "-", label=f"{name} (replayed)")[0]
+        line = ax.plot(x, rows["mean"], "-", label=tr("{name} (replayed)").format(name=name))[0]
         ax.fill_between(
             x,
             rows["ci_low"].clip(lower=0),
             rows["ci_high"],
             alpha=0.2,
             color=line.get_color(),
-            label=f"{name}: 95% CI",
+            label=tr("{name}: 95% CI").format(name=name),
         )
     seen = by_hour.loc[by_hour["mean"].notna(), "hour"]
     _time_axis(ax, seen.min() * 60, seen.max() * 60 + 60)
     ax.set(
-        xlabel="hour of the ticket",
-        ylabel="mean wait per ticket (min)",
-        title="The log's visitors through each scenario: mean wait by hour",
+        xlabel=tr("hour of the ticket"),
+        ylabel=tr("mean wait per ticket (min)"),
+        title=tr("The log's visitors through each scenario: mean wait by hour"),
     )
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize="small")
@@ -382,8 +398,9 @@ def lead_times(fit: FitResult, matter: str, off_screen: bool = False) -> Figure:
         x,
         counts / max(n, 1),
         color="#c6dbef",
-        label=f"observed ({n} cases accepted {top}+ days before the log ends, "
-        f"{int((~finished).sum())} still open)",
+        label=tr(
+            "observed ({cases} cases accepted {days}+ days before the log ends, {open} still open)"
+        ).format(cases=n, days=top, open=int((~finished).sum())),
     )
     instant = float(np.mean(np.isfinite(days) & (days == 0)))
     dist = duration.dist()
@@ -396,13 +413,16 @@ def lead_times(fit: FitResult, matter: str, off_screen: bool = False) -> Figure:
         "o-",
         color="#d62728",
         ms=4,
-        label=f"fitted: {instant:.0%} instant, then {duration.family} "
-        f"mean {duration.mean:.3g} days",
+        label=tr("fitted: {instant} instant, then {family} mean {mean} days").format(
+            instant=f"{instant:.0%}", family=duration.family, mean=f"{duration.mean:.3g}"
+        ),
     )
     ax.set(
-        xlabel="working days from acceptance to completion",
-        ylabel="share of cases",
-        title=f"{matter}: lead times (last bar: {top} days or more)",
+        xlabel=tr("working days from acceptance to completion"),
+        ylabel=tr("share of cases"),
+        title=tr("{matter}: lead times (last bar: {days} days or more)").format(
+            matter=matter, days=top
+        ),
     )
     ax.legend(loc="upper right", fontsize="small")
     ax.grid(alpha=0.3, axis="y")

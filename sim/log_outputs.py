@@ -10,9 +10,19 @@ import yaml
 
 from sim import fit_plots
 from sim.fit import FitResult
+from sim.i18n import kpi_heading, plain_number, tr
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
-from sim.outputs import Chart, Heading, Items, Output, Table, Text, _scenario_sections
+from sim.outputs import (
+    Chart,
+    Heading,
+    Items,
+    Output,
+    Table,
+    Text,
+    in_words,
+    scenario_sections,
+)
 from sim.replay import Backtest, ReplayResult, replay_by_hour, replay_summary
 
 __all__ = ["backtest_output", "fit_output", "fit_yaml", "replay_output"]
@@ -35,52 +45,58 @@ def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
         counts = faults["kind"].value_counts()
         page.append(
             Items(
-                "Faulty rows left out (faults.csv lists each)",
+                tr("Faulty rows left out (faults.csv lists each)"),
                 tuple(f"{kind}: {n}" for kind, n in counts.items()),
             )
         )
     if result.warnings:
-        page.append(Items("Warnings", result.warnings))
+        page.append(Items(tr("Warnings"), result.warnings))
     page += [
-        Heading("Demand"),
+        Heading(tr("Demand")),
         Chart(
             "arrivals_by_time.png",
             lambda: fit_plots.arrivals_by_time(result, off_screen=True),
-            "Arrivals per half hour: observed mean of days (95% CI) and the fitted profile",
+            tr("Arrivals per half hour: observed mean of days (95% CI) and the fitted profile"),
         ),
         Chart(
             "days_by_weekday.png",
             lambda: fit_plots.daily_by_weekday(result, off_screen=True),
-            "Visitors a day by weekday: observed days and the fitted expectation",
+            tr("Visitors a day by weekday: observed days and the fitted expectation"),
         ),
-        Heading("Windows"),
+        Heading(tr("Windows")),
     ]
     for i, pool in enumerate(scenario.windows, 1):
-        caption = f"{pool}: windows seen at work by half hour, and the fitted schedule"
+        caption = tr("{pool}: windows seen at work by half hour, and the fitted schedule").format(
+            pool=pool
+        )
         draw = lambda p=pool: fit_plots.open_windows(result, p, off_screen=True)  # noqa: E731
         page.append(Chart(f"windows_{i:02d}.png", draw, caption))
     if result.patience is not None:
         page += [
-            Heading("Patience"),
+            Heading(tr("Patience")),
             Chart(
                 "patience.png",
                 lambda: fit_plots.patience(result, off_screen=True),
-                "Patience: observed survival against the censored fit (and the biased "
-                "fit to those who left only)",
+                tr(
+                    "Patience: observed survival against the censored fit (and the biased "
+                    "fit to those who left only)"
+                ),
             ),
         ]
     if result.leads:
-        page.append(Heading("Back office: lead times by matter (from the case log)"))
+        page.append(Heading(tr("Back office: lead times by matter (from the case log)")))
         for i, matter in enumerate(result.leads, 1):
             draw = lambda m=matter: fit_plots.lead_times(result, m, off_screen=True)  # noqa: E731
             page.append(
                 Chart(
                     f"lead_times_{i:02d}.png",
                     draw,
-                    f"{matter}: working days to completion, observed and fitted",
+                    tr("{matter}: working days to completion, observed and fitted").format(
+                        matter=matter
+                    ),
                 )
             )
-    page.append(Heading("Service times by matter (busiest first)"))
+    page.append(Heading(tr("Service times by matter (busiest first)")))
     for i, (matter, (values, fit, _)) in enumerate(result.services.items(), 1):
         pooled = matter not in _own_fits(table)
         page.append(
@@ -89,19 +105,24 @@ def fit_output(result: FitResult, faults: pd.DataFrame | None = None) -> Output:
                 lambda m=matter, v=values, f=fit, p=pooled: fit_plots.service(
                     m, v, f, p, off_screen=True
                 ),
-                f"{matter}: service times, fitted density and QQ plot",
+                tr("{matter}: service times, fitted density and QQ plot").format(matter=matter),
             )
         )
-    shown = table.assign(
-        **{
-            "95% CI": [
-                "" if pd.isna(lo) else f"[{lo:.4g}, {hi:.4g}]"
+    shown = pd.DataFrame(
+        {
+            tr("parameter"): table["parameter"],
+            tr("value"): table["value"],
+            tr("95% CI"): [
+                "" if pd.isna(lo) else f"[{plain_number(lo)}, {plain_number(hi)}]"
                 for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-            ]
+            ],
+            tr("count"): table["n"],
+            tr("unit"): table["unit"],
+            tr("note"): table["note"],
         }
-    )[["parameter", "value", "95% CI", "n", "unit", "note"]]
-    page += [Heading("Every parameter (parameters.csv)"), Table(shown)]
-    page += _scenario_sections(scenario)
+    )
+    page += [Heading(tr("Every parameter (parameters.csv)")), Table(shown)]
+    page += scenario_sections(scenario)
     out.manifest = {
         "scenario": scenario.name,
         "scenario_sha256": scenario_hash(scenario),
@@ -130,20 +151,36 @@ def replay_output(result: ReplayResult) -> Output:
     page = out.page
     page.append(
         Text(
-            f"The {trace.visitors} visitors of the log, {trace.dates[0]} to {trace.dates[-1]} "
-            f"({len(trace.dates)} working days), with their matters"
-            + (" and their observed service times" if trace.observed_work else "")
-            + f", through each scenario's windows; {first.replications} replications, seed "
-            f"{first.seed}. 'observed' is the log itself."
+            (
+                tr(
+                    "The {visitors} visitors of the log, {first} to {last} ({days} working "
+                    "days), with their matters and their observed service times, through each "
+                    "scenario's windows; {reps} replications, seed {seed}. 'observed' is the "
+                    "log itself."
+                )
+                if trace.observed_work
+                else tr(
+                    "The {visitors} visitors of the log, {first} to {last} ({days} working "
+                    "days), with their matters, through each scenario's windows; {reps} "
+                    "replications, seed {seed}. 'observed' is the log itself."
+                )
+            ).format(
+                visitors=trace.visitors,
+                first=trace.dates[0],
+                last=trace.dates[-1],
+                days=len(trace.dates),
+                reps=first.replications,
+                seed=first.seed,
+            )
         )
     )
     page += [
-        Heading("Key figures: the log and each scenario (means; CIs in summary.csv)"),
+        Heading(tr("Key figures: the log and each scenario (means; CIs in summary.csv)")),
         Table(_side_by_side(summary, ["observed", *(r.scenario.name for r in result.results)])),
         Chart(
             "waits_by_hour.png",
             lambda: fit_plots.replay_by_hour(by_hour, off_screen=True),
-            "Mean wait by hour: the log and each scenario on its visitors (95% CI)",
+            tr("Mean wait by hour: the log and each scenario on its visitors (95% CI)"),
         ),
     ]
     if result.comparison is not None:
@@ -152,13 +189,14 @@ def replay_output(result: ReplayResult) -> Output:
         shown = diff[diff["kpi"].isin(list(SHOWN_KPIS))]
         page += [
             Heading(
-                f"Paired differences against {result.comparison.baseline} "
-                "(same visitors, common random numbers)"
+                tr(
+                    "Paired differences against {baseline} (same visitors, common random numbers)"
+                ).format(baseline=result.comparison.baseline)
             ),
-            Table(shown),
+            Table(in_words(shown)),
         ]
     for r in result.results:
-        page += _scenario_sections(r.scenario)
+        page += scenario_sections(r.scenario)
     out.scenarios = {f"scenario-{i + 1}.yaml": r.scenario for i, r in enumerate(result.results)}
     out.manifest = {
         "scenarios": [r.scenario.name for r in result.results],
@@ -170,10 +208,11 @@ def replay_output(result: ReplayResult) -> Output:
 
 
 def _side_by_side(summary: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """KPI means, one column per scenario in the given order."""
+    """KPI means, one column per scenario in the given order, KPIs by name and unit."""
     wide = summary.pivot(index="kpi", columns="scenario", values="mean")[order]
     wide.columns.name = None
-    return wide.reset_index()
+    wide.index = [kpi_heading(kpi) for kpi in wide.index]
+    return wide.rename_axis(tr("KPI")).reset_index()
 
 
 def backtest_output(result: Backtest, log_file: str = "") -> Output:
@@ -182,56 +221,69 @@ def backtest_output(result: Backtest, log_file: str = "") -> Output:
     out = Output(f"hallsim backtest: {scenario.name}", "backtest")
     out.tables = {"verdicts.csv": result.verdicts, "hours.csv": result.hours}
     out.scenarios = {"scenario.yaml": scenario}
-    verdict = (
-        "does NOT reproduce"
-        if not result.passed
-        else "reproduces"
-        if result.decided
-        else "cannot yet say whether it reproduces (too few replications or hours:"
-        " see the verdicts)"
-    )
+    if not result.passed:
+        template = tr(
+            "{name} does NOT reproduce the log {log} from {first} to {last} ({days} working "
+            "days), {reps} replications."
+        )
+    elif result.decided:
+        template = tr(
+            "{name} reproduces the log {log} from {first} to {last} ({days} working days), "
+            "{reps} replications."
+        )
+    else:
+        template = tr(
+            "{name} cannot yet say whether it reproduces the log {log} from {first} to {last} "
+            "({days} working days), {reps} replications: too few replications or hours, see "
+            "the verdicts."
+        )
     page = out.page
     page.append(
         Text(
-            f"{scenario.name} {verdict} the log {log_file} from {result.tested[0]} to "
-            f"{result.tested[1]} ({scenario.calendar.days} working days), "
-            f"{result.simulated.replications} replications."
+            template.format(
+                name=scenario.name, log=log_file, first=result.tested[0],
+                last=result.tested[1], days=scenario.calendar.days,
+                reps=result.simulated.replications,
+            )
         )
-    )
+    )  # fmt: skip
     if result.warnings:
-        page.append(Items("Warnings", result.warnings))
+        page.append(Items(tr("Warnings"), result.warnings))
+    verdicts = result.verdicts
     page += [
-        Heading("Verdict per KPI"),
+        Heading(tr("Verdict per KPI")),
         Table(
-            result.verdicts[
-                [
-                    "what",
-                    "unit",
-                    "verdict",
-                    "p_value",
-                    "inside_share",
-                    "mae",
-                    "observed",
-                    "simulated",
-                    "says",
-                ]
-            ]
+            pd.DataFrame(
+                {
+                    tr("KPI"): verdicts["what"].map(tr),
+                    tr("unit"): verdicts["unit"].map(tr),
+                    tr("verdict"): verdicts["verdict"].map(tr),
+                    "p": verdicts["p_value"],
+                    tr("hours inside the band"): verdicts["inside_share"],
+                    tr("mean absolute error"): verdicts["mae"],
+                    tr("the log"): verdicts["observed"],
+                    tr("simulated"): verdicts["simulated"],
+                    tr("hour by hour"): verdicts["says"],
+                }
+            )
         ),
     ]
-    context = (
-        f"{scenario.name} against {Path(log_file).name}, {result.tested[0]} to {result.tested[1]}"
+    context = tr("{name} against {log}, {first} to {last}").format(
+        name=scenario.name, log=Path(log_file).name, first=result.tested[0], last=result.tested[1]
     )
-    for i, (_, row) in enumerate(result.verdicts.iterrows(), 1):
+    for i, (_, row) in enumerate(verdicts.iterrows(), 1):
+        kpi_name = row["what"]
+        what = tr(kpi_name)
         page.append(
             Chart(
                 f"backtest_{i:02d}.png",
                 lambda r=row: fit_plots.backtest_kpi(
                     result.hours, r, off_screen=True, context=context
                 ),
-                f"{row['what']} by hour: the log against the simulation's 90% band",
+                tr("{what} by hour: the log against the simulation's 90% band").format(what=what),
             )
         )
-    page += _scenario_sections(scenario)
+    page += scenario_sections(scenario)
     out.manifest = {
         "scenario": scenario.name,
         "scenario_sha256": scenario_hash(scenario),

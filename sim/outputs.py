@@ -26,6 +26,7 @@ from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
 
 __all__ = [
+    "Brief",
     "Chart",
     "Heading",
     "Items",
@@ -33,7 +34,10 @@ __all__ = [
     "Table",
     "Text",
     "comparison_output",
+    "in_words",
+    "key_figures",
     "run_output",
+    "scenario_sections",
     "sizing_output",
     "sweep_output",
     "team_sizing_output",
@@ -92,7 +96,7 @@ def _ax():
     return Figure(figsize=(8, 4.5)).subplots()
 
 
-def _scenario_sections(scenario: Scenario) -> list[Section]:
+def scenario_sections(scenario: Scenario) -> list[Section]:
     sections: list[Section] = [Heading(tr("Scenario {name}").format(name=scenario.name))]
     if scenario.description:
         sections.append(Text(scenario.description.strip()))
@@ -137,7 +141,7 @@ def key_figures(
     return table
 
 
-def _in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
+def in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
     """Paired differences for reading: human names, the CI in one column, and whether it
     excludes 0 in words."""
     words = {True: tr("yes: the CI excludes 0"), False: tr("no: the CI includes 0")}
@@ -242,7 +246,7 @@ def run_output(result: RunResult, note: str = "") -> Output:
     pools = result.pools_summary
     shown = ["visits", "wait_mean_min", "wait_p90_min", "service_level_ticket", "utilization"]
     page.append(Table(_by(pools[pools["kpi"].isin(shown)], "pool")))
-    page += _scenario_sections(result.scenario)
+    page += scenario_sections(result.scenario)
     out.manifest = {
         "scenario": result.scenario.name,
         "scenario_sha256": scenario_hash(result.scenario),
@@ -283,9 +287,9 @@ def comparison_output(comparison: Comparison) -> Output:
     ]  # fmt: skip
     page = out.page
     overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
-    page += [Heading(tr("Key figures: differences")), Table(_in_words(overall))]
+    page += [Heading(tr("Key figures: differences")), Table(in_words(overall))]
     if not comparison.cases.empty and any(r.scenario.whole_case for r in results):
-        page += [Heading(tr("The whole case: differences")), Table(_in_words(comparison.cases))]
+        page += [Heading(tr("The whole case: differences")), Table(in_words(comparison.cases))]
     by_matter = comparison.by_matter
     page.append(Heading(tr("Figures")))
     if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
@@ -324,10 +328,10 @@ def comparison_output(comparison: Comparison) -> Output:
     if not by_matter.empty:
         page += [
             Heading(tr("By matter: mean wait per visit")),
-            Table(_in_words(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter")),
+            Table(in_words(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter")),
         ]
     for result in results:
-        page += _scenario_sections(result.scenario)
+        page += scenario_sections(result.scenario)
     out.manifest = {
         "scenarios": {r.scenario.name: scenario_hash(r.scenario) for r in results},
         "seed": results[0].seed,
@@ -361,7 +365,7 @@ def sweep_output(result: SweepResult) -> Output:
         ),
         Heading(tr("Results")),
         Table(result.table[result.table["kpi"].isin(list(SHOWN_KPIS))]),
-        *_scenario_sections(scenario),
+        *scenario_sections(scenario),
     ]
     out.manifest = {
         "scenario": scenario.name,
@@ -438,7 +442,7 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
     ]
     if schedule is not None:
         _add_schedule(out, schedule, result.scenario)
-    out.page += _scenario_sections(result.scenario)
+    out.page += scenario_sections(result.scenario)
     out.manifest |= {
         "scenario": result.scenario.name,
         "scenario_sha256": scenario_hash(result.scenario),
@@ -566,7 +570,7 @@ def team_sizing_output(result: TeamSizing) -> Output:
     ]
     if result.one_below is not None:
         out.page += [Heading(tr("With one staff fewer")), Table(key_figures(result.one_below))]
-    out.page += _scenario_sections(scenario)
+    out.page += scenario_sections(scenario)
     out.manifest = {
         "scenario": scenario.name,
         "team": result.team,
@@ -606,6 +610,6 @@ def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) ->
         ),
         Table(table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))),
     ]
-    out.page += _scenario_sections(scenario)
+    out.page += scenario_sections(scenario)
     out.manifest = {"scenario": scenario.name, "target": str(target), "pilot_replications": reps}
     return out

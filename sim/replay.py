@@ -61,6 +61,7 @@ BACKTEST_KPIS = {
     "busy_windows_mean": ("windows busy", "windows"),
     "abandoned_share": ("share giving up or absent", "share"),
 }
+VERDICTS = ("reproduced", "not reproduced", "undecided")
 # differences below these are below what a log can tell (times to the second or minute,
 # a handful of tickets): the floor of a KPI's spread across replications in the test
 _RESOLUTION = {

@@ -10,6 +10,7 @@ from babel.messages.extract import extract_from_dir
 from sim.cli import _width, main
 from sim.i18n import KEY_COLUMNS, catalog, kpi_heading, language, tr, use_language
 from sim.kpis import KPIS
+from sim.replay import BACKTEST_KPIS, VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLING = [str(ROOT / "scenarios/examples/pooling-separate.yaml"),
@@ -18,7 +19,8 @@ POOLING = [str(ROOT / "scenarios/examples/pooling-separate.yaml"),
 
 def _messages_in_code() -> set[str]:
     """Every message the code marks (tr, and the brief's sentence templates), the KPI
-    names and units of the registry, and the key columns shown translated."""
+    names and units of the registry and of the backtest, its verdicts, and the key
+    columns shown translated."""
     marked = {
         message
         for _file, _line, message, *_ in extract_from_dir(
@@ -28,7 +30,8 @@ def _messages_in_code() -> set[str]:
         )
     }
     registry = {k.label for k in KPIS.values()} | {k.unit for k in KPIS.values()}
-    return marked | registry | set(KEY_COLUMNS)
+    backtest = {word for pair in BACKTEST_KPIS.values() for word in pair} | set(VERDICTS)
+    return marked | registry | backtest | set(KEY_COLUMNS)
 
 
 def test_the_chinese_catalog_holds_every_message_and_no_stale_one():
