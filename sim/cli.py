@@ -33,8 +33,11 @@ from sim.i18n import ENV_VAR, LANGUAGES, kpi_heading, language, normalise, tr, u
 from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.outputs import (
+    Brief,
     comparison_output,
     erlang_output,
+    readable_sizing,
+    readable_tried,
     run_output,
     sizing_output,
     sweep_output,
@@ -351,30 +354,35 @@ def _cmd_size(args: argparse.Namespace) -> int:
             )  # fmt: skip
     output = sizing_output(result, schedule)
     folder = write(output, out, args.force, time.perf_counter() - started)
-    table = result.table()
-    columns = ["pool", "current", "erlang_daily_average", "erlang_peak_hour", "sized", "saving",
-               f"{target.kpi}_at_size", f"{target.kpi}_one_below"]  # fmt: skip
-    print(table[columns].round(2).to_string(index=False))
+    print(readable_sizing(result.table(), target).round(2).to_string(index=False))
     if len(result.tried):
-        print("\nevery count tried (met: the whole 95% CI on the right side of the target):")
-        tried = result.tried.assign(met=result.tried["met"].map({True: "met", False: "not met"}))
-        print(tried.round(3).to_string(index=False))
-    print(
-        f"\n{scenario.name}: {result.windows} windows meet {target} "
-        f"({'per visitor' if result.level == 'hall' else 'per visit at every pool'}; "
-        f"upper/lower 95% CI bound on the right side, {args.reps} replications); "
-        f"{result.current_windows} now, saving {result.current_windows - result.windows}."
-    )
+        print(
+            "\n"
+            + tr("Every count tried")
+            + " "
+            + tr("(met: the whole 95% CI on the right side of the target):")
+        )
+        print(readable_tried(result.tried, target).round(3).to_string(index=False))
+    print()
+    print(output.page[0].plain() if isinstance(output.page[0], Brief) else "")
     if schedule is not None:
         hours = schedule.staff_hours
-        print(f"\nhour-by-hour schedule for {schedule.pool} (target met in every hour):")
-        print("  " + ", ".join(f"{t} {n}" for t, n in schedule.schedule.items()))
         print(
-            f"  staff-hours a day: {hours['schedule']:.0f} scheduled; "
-            f"{hours['flat_every_hour']:.0f} with {schedule.flat_hourly} windows all day; "
-            f"{hours['flat_daily_target']:.0f} with {schedule.flat_daily} all day "
-            "(enough over the day, not in its busiest hours)"
+            "\n"
+            + tr("hour-by-hour schedule for {pool} (target met in every hour):").format(
+                pool=schedule.pool
+            )
         )
+        print("  " + ", ".join(f"{t} {n}" for t, n in schedule.schedule.items()))
+        print("  " + tr(
+            "staff-hours a day: {scheduled} scheduled; {hourly_hours} with {hourly} windows all "
+            "day; {daily_hours} with {daily} all day (enough over the day, not in its busiest "
+            "hours)"
+        ).format(
+            scheduled=f"{hours['schedule']:.0f}", hourly_hours=f"{hours['flat_every_hour']:.0f}",
+            hourly=schedule.flat_hourly, daily_hours=f"{hours['flat_daily_target']:.0f}",
+            daily=schedule.flat_daily,
+        ))  # fmt: skip
     print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 

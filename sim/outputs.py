@@ -36,6 +36,8 @@ __all__ = [
     "comparison_output",
     "in_words",
     "key_figures",
+    "readable_sizing",
+    "readable_tried",
     "run_output",
     "scenario_sections",
     "sizing_output",
@@ -421,7 +423,7 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
                 "queues build and drain through the day (columns in sizing.csv)."
             )
         ),
-        Table(_readable_sizing(table, result.target)),
+        Table(readable_sizing(table, result.target)),
         Chart(
             "sizing_curve.png",
             lambda: plots.sizing_curve(
@@ -436,7 +438,7 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
                 "so a count whose mean meets it can still be 'not met'."
             )
         ),
-        Table(_readable_tried(result.tried, result.target)),
+        Table(readable_tried(result.tried, result.target)),
         Heading(tr("Key figures at the sized counts")),
         Table(key_figures(result.at_size.summary, list(SHOWN_KPIS))),
     ]
@@ -457,7 +459,7 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
     return out
 
 
-def _readable_sizing(table: pd.DataFrame, target) -> pd.DataFrame:
+def readable_sizing(table: pd.DataFrame, target) -> pd.DataFrame:
     """sizing.csv for reading: the counts, the formulas' answers, and the KPI at the size
     with its CI and one window below."""
     kpi = target.kpi
@@ -477,7 +479,7 @@ def _readable_sizing(table: pd.DataFrame, target) -> pd.DataFrame:
     )
 
 
-def _readable_tried(tried: pd.DataFrame, target) -> pd.DataFrame:
+def readable_tried(tried: pd.DataFrame, target) -> pd.DataFrame:
     """tried.csv for reading: met in words."""
     met = {True: tr("met"), False: tr("not met")}
     return pd.DataFrame(
