@@ -36,8 +36,6 @@ from sim.outputs import (
     Brief,
     comparison_output,
     erlang_output,
-    readable_sizing,
-    readable_tried,
     run_output,
     sizing_output,
     sweep_output,
@@ -56,6 +54,7 @@ from sim.sizing import (
     size_team,
 )
 from sim.sweep import parse_setting, sweep
+from sim.tables import readable_sizing, readable_tried
 from sim.theory import acceptance_load
 
 __all__ = ["main"]

@@ -20,10 +20,10 @@ from sim.outputs import (
     Output,
     Table,
     Text,
-    in_words,
     scenario_sections,
 )
 from sim.replay import Backtest, ReplayResult, replay_by_hour, replay_summary
+from sim.tables import in_words
 
 __all__ = ["backtest_output", "fit_output", "fit_yaml", "replay_output"]
 

@@ -18,12 +18,13 @@ from sim import plots
 from sim.brief import Brief, comparison_brief, run_brief, sizing_brief
 from sim.compare import Comparison
 from sim.experiment import RunResult
-from sim.i18n import kpi_heading, kpi_label, kpi_unit, plain_number, tr
+from sim.i18n import tr
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
 from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
+from sim.tables import by, in_words, key_figures, readable_sizing, readable_tried
 
 __all__ = [
     "Brief",
@@ -34,10 +35,6 @@ __all__ = [
     "Table",
     "Text",
     "comparison_output",
-    "in_words",
-    "key_figures",
-    "readable_sizing",
-    "readable_tried",
     "run_output",
     "scenario_sections",
     "sizing_output",
@@ -109,69 +106,6 @@ def scenario_sections(scenario: Scenario) -> list[Section]:
     return sections
 
 
-def _ci(low: float, high: float, half_width: float = 0.0) -> str:
-    """'[2.38, 3.24]', '[11,360, 11,630]': as the tables write their numbers."""
-    if pd.isna(half_width) or pd.isna(low):
-        return ""
-    return f"[{plain_number(low)}, {plain_number(high)}]"
-
-
-def _kpi_names(kpis: pd.Series) -> dict[str, list[str]]:
-    return {tr("KPI"): [kpi_label(k) for k in kpis], tr("unit"): [kpi_unit(k) for k in kpis]}
-
-
-def key_figures(
-    summary: pd.DataFrame, kpis: list[str] | tuple[str, ...] | None = None
-) -> pd.DataFrame:
-    """A summary for reading: human KPI names, units, the mean and its 95% CI (in the
-    order of `kpis`; all of them when None)."""
-    if kpis is not None:
-        rows = summary[summary["kpi"].isin(list(kpis))]
-        rows = rows.assign(order=rows["kpi"].map(list(kpis).index)).sort_values(
-            "order", kind="stable"
-        )
-    else:
-        rows = summary
-    table = pd.DataFrame(_kpi_names(rows["kpi"]))
-    if "scenario" in rows and rows["scenario"].nunique() > 1:
-        table.insert(0, tr("scenario"), rows["scenario"].to_list())
-    table[tr("mean")] = rows["mean"].to_list()
-    table[tr("95% CI")] = [
-        _ci(lo, hi, h)
-        for lo, hi, h in zip(rows["ci_low"], rows["ci_high"], rows["half_width"], strict=True)
-    ]
-    return table
-
-
-def in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
-    """Paired differences for reading: human names, the CI in one column, and whether it
-    excludes 0 in words."""
-    words = {True: tr("yes: the CI excludes 0"), False: tr("no: the CI includes 0")}
-    table = pd.DataFrame(index=range(len(differences)))
-    if differences["scenario"].nunique() > 1:  # one alternative: named in the heading
-        table[tr("scenario")] = differences["scenario"].to_list()
-    if key is not None:
-        table[tr(key)] = differences[key].to_list()
-    else:
-        for column, values in _kpi_names(differences["kpi"]).items():
-            table[column] = values
-    table[tr("baseline")] = differences["baseline_mean"].to_list()
-    table[tr("alternative")] = differences["mean"].to_list()
-    table[tr("change")] = differences["diff"].to_list()
-    table[tr("95% CI of the change")] = [
-        _ci(lo, hi) for lo, hi in zip(differences["ci_low"], differences["ci_high"], strict=True)
-    ]
-    table[tr("significant")] = differences["significant"].map(words).to_list()
-    return table
-
-
-def _by(summary: pd.DataFrame, index: str) -> pd.DataFrame:
-    """KPI means as a table with one row per `index` value, columns in human names."""
-    wide = summary.pivot(index=index, columns="kpi", values="mean")
-    wide.columns = [kpi_heading(kpi) for kpi in wide.columns]
-    return wide.rename_axis(tr(index)).reset_index()
-
-
 # -- one run -----------------------------------------------------------------------------
 def run_output(result: RunResult, note: str = "") -> Output:
     out = Output(f"hallsim run: {result.scenario.name}", "run")
@@ -210,10 +144,10 @@ def run_output(result: RunResult, note: str = "") -> Output:
     if not result.case_matters.empty:
         page += [
             Heading(tr("The whole case by matter (means; CIs in cases_by_matter.csv)")),
-            Table(_by(result.case_matters_summary, "matter")),
+            Table(by(result.case_matters_summary, "matter")),
         ]
     if not result.teams_summary.empty:
-        page += [Heading(tr("Back-office teams")), Table(_by(result.teams_summary, "team"))]
+        page += [Heading(tr("Back-office teams")), Table(by(result.teams_summary, "team"))]
     colours = plots.pool_colours(result.scenario.windows)
     page += [
         Heading(tr("Figures")),
@@ -247,7 +181,7 @@ def run_output(result: RunResult, note: str = "") -> Output:
     ]
     pools = result.pools_summary
     shown = ["visits", "wait_mean_min", "wait_p90_min", "service_level_ticket", "utilization"]
-    page.append(Table(_by(pools[pools["kpi"].isin(shown)], "pool")))
+    page.append(Table(by(pools[pools["kpi"].isin(shown)], "pool")))
     page += scenario_sections(result.scenario)
     out.manifest = {
         "scenario": result.scenario.name,
@@ -457,42 +391,6 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
         "evaluations": result.evaluations,
     }
     return out
-
-
-def readable_sizing(table: pd.DataFrame, target) -> pd.DataFrame:
-    """sizing.csv for reading: the counts, the formulas' answers, and the KPI at the size
-    with its CI and one window below."""
-    kpi = target.kpi
-    low, high = table[f"{kpi}_at_size_ci_low"], table[f"{kpi}_at_size_ci_high"]
-    return pd.DataFrame(
-        {
-            tr("pool"): table["pool"],
-            tr("windows now"): table["current"],
-            tr("Erlang C, day's average"): table["erlang_daily_average"],
-            tr("Erlang C, busiest hour"): table["erlang_peak_hour"],
-            tr("sized by simulation"): table["sized"],
-            tr("saving"): table["saving"],
-            kpi_heading(kpi): table[f"{kpi}_at_size"],
-            tr("95% CI"): [_ci(lo, hi) for lo, hi in zip(low, high, strict=True)],
-            tr("one window fewer"): table[f"{kpi}_one_below"],
-        }
-    )
-
-
-def readable_tried(tried: pd.DataFrame, target) -> pd.DataFrame:
-    """tried.csv for reading: met in words."""
-    met = {True: tr("met"), False: tr("not met")}
-    return pd.DataFrame(
-        {
-            tr("pool"): tried["pool"],
-            tr("windows"): tried["windows"],
-            kpi_heading(target.kpi): tried[f"{target.kpi}_mean"],
-            tr("95% CI"): [
-                _ci(lo, hi) for lo, hi in zip(tried["ci_low"], tried["ci_high"], strict=True)
-            ],
-            tr("met"): tried["met"].map(met),
-        }
-    )
 
 
 def _add_schedule(out: Output, schedule: ScheduleSizing, scenario: Scenario) -> None:

@@ -1,0 +1,112 @@
+"""Tables for reading: what a report or a terminal shows of a result's CSVs. KPIs by name
+and unit (in the current language), a CI in one column, significance and targets in
+words. The CSVs themselves keep their machine columns; these are views of them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.i18n import kpi_heading, kpi_label, kpi_unit, plain_number, tr
+
+__all__ = ["by", "ci_text", "in_words", "key_figures", "readable_sizing", "readable_tried"]
+
+
+def ci_text(low: float, high: float, half_width: float = 0.0) -> str:
+    """'[2.38, 3.24]', '[11,360, 11,630]': as the tables write their numbers."""
+    if pd.isna(half_width) or pd.isna(low):
+        return ""
+    return f"[{plain_number(low)}, {plain_number(high)}]"
+
+
+def _kpi_names(kpis: pd.Series) -> dict[str, list[str]]:
+    return {tr("KPI"): [kpi_label(k) for k in kpis], tr("unit"): [kpi_unit(k) for k in kpis]}
+
+
+def key_figures(
+    summary: pd.DataFrame, kpis: list[str] | tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """A summary for reading: human KPI names, units, the mean and its 95% CI (in the
+    order of `kpis`; all of them when None)."""
+    if kpis is not None:
+        rows = summary[summary["kpi"].isin(list(kpis))]
+        rows = rows.assign(order=rows["kpi"].map(list(kpis).index)).sort_values(
+            "order", kind="stable"
+        )
+    else:
+        rows = summary
+    table = pd.DataFrame(_kpi_names(rows["kpi"]))
+    if "scenario" in rows and rows["scenario"].nunique() > 1:
+        table.insert(0, tr("scenario"), rows["scenario"].to_list())
+    table[tr("mean")] = rows["mean"].to_list()
+    table[tr("95% CI")] = [
+        ci_text(lo, hi, h)
+        for lo, hi, h in zip(rows["ci_low"], rows["ci_high"], rows["half_width"], strict=True)
+    ]
+    return table
+
+
+def in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
+    """Paired differences for reading: human names, the CI in one column, and whether it
+    excludes 0 in words."""
+    words = {True: tr("yes: the CI excludes 0"), False: tr("no: the CI includes 0")}
+    table = pd.DataFrame(index=range(len(differences)))
+    if differences["scenario"].nunique() > 1:  # one alternative: named in the heading
+        table[tr("scenario")] = differences["scenario"].to_list()
+    if key is not None:
+        table[tr(key)] = differences[key].to_list()
+    else:
+        for column, values in _kpi_names(differences["kpi"]).items():
+            table[column] = values
+    table[tr("baseline")] = differences["baseline_mean"].to_list()
+    table[tr("alternative")] = differences["mean"].to_list()
+    table[tr("change")] = differences["diff"].to_list()
+    table[tr("95% CI of the change")] = [
+        ci_text(lo, hi)
+        for lo, hi in zip(differences["ci_low"], differences["ci_high"], strict=True)
+    ]
+    table[tr("significant")] = differences["significant"].map(words).to_list()
+    return table
+
+
+def by(summary: pd.DataFrame, index: str) -> pd.DataFrame:
+    """KPI means as a table with one row per `index` value, columns in human names."""
+    wide = summary.pivot(index=index, columns="kpi", values="mean")
+    wide.columns = [kpi_heading(kpi) for kpi in wide.columns]
+    return wide.rename_axis(tr(index)).reset_index()
+
+
+def readable_sizing(table: pd.DataFrame, target) -> pd.DataFrame:
+    """sizing.csv for reading: the counts, the formulas' answers, and the KPI at the size
+    with its CI and one window below."""
+    kpi = target.kpi
+    low, high = table[f"{kpi}_at_size_ci_low"], table[f"{kpi}_at_size_ci_high"]
+    return pd.DataFrame(
+        {
+            tr("pool"): table["pool"],
+            tr("windows now"): table["current"],
+            tr("Erlang C, day's average"): table["erlang_daily_average"],
+            tr("Erlang C, busiest hour"): table["erlang_peak_hour"],
+            tr("sized by simulation"): table["sized"],
+            tr("saving"): table["saving"],
+            kpi_heading(kpi): table[f"{kpi}_at_size"],
+            tr("95% CI"): [ci_text(lo, hi) for lo, hi in zip(low, high, strict=True)],
+            tr("one window fewer"): table[f"{kpi}_one_below"],
+        }
+    )
+
+
+def readable_tried(tried: pd.DataFrame, target) -> pd.DataFrame:
+    """tried.csv for reading: met in words."""
+    met = {True: tr("met"), False: tr("not met")}
+    return pd.DataFrame(
+        {
+            tr("pool"): tried["pool"],
+            tr("windows"): tried["windows"],
+            kpi_heading(target.kpi): tried[f"{target.kpi}_mean"],
+            tr("95% CI"): [
+                ci_text(lo, hi) for lo, hi in zip(tried["ci_low"], tried["ci_high"], strict=True)
+            ],
+            tr("met"): tried["met"].map(met),
+        }
+    )
