@@ -131,8 +131,11 @@ _STYLE = (
     "figcaption{color:#555;font-size:0.9em}"
     ".brief{background:#f5f8fc;border-left:4px solid #1f77b4;padding:0.2em 1em 0.6em}"
     ".brief li{margin:0.35em 0}.brief data{font-weight:600}"
-    "@media print{body{margin:0;max-width:none;font-size:10pt}"
-    "figure,table,.brief{break-inside:avoid}h2,h3{break-after:avoid}}"
+    "@page{margin:12mm}"
+    "@media print{body{margin:0;max-width:none;padding:0;font-size:9.5pt}"
+    ".table{overflow:visible}table{font-size:8pt}td.num{white-space:normal}"
+    "figure,.brief,tr{break-inside:avoid}h2,h3{break-after:avoid}"
+    "img{max-height:120mm;width:auto}}"
 )
 # what the page's tests read once the browser has laid it out (tests/test_report_browser.py):
 # figures decoded, tables without rows, tables wider than the page (they scroll in their
