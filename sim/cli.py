@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import cli_logs, kpis
+from sim.brief import Brief
 from sim.cli_options import execution_options as _execution_options
 from sim.cli_options import executor as _executor
 from sim.cli_options import out_folder as _out
@@ -29,11 +30,18 @@ from sim.erlang import quick_answers
 from sim.errors import ResultsExistError, ScenarioError, TicketLogError, UsageError
 from sim.executors import ExecutorError, make_executor
 from sim.experiment import imprecise_kpis, progress_enabled, run
-from sim.i18n import ENV_VAR, LANGUAGES, kpi_heading, language, normalise, tr, use_language
+from sim.i18n import (
+    ENV_VAR,
+    LANGUAGES,
+    kpi_heading,
+    language,
+    normalise,
+    tr,
+    use_language,
+)
 from sim.loader import load_scenario
 from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.outputs import (
-    Brief,
     comparison_output,
     erlang_output,
     run_output,
@@ -45,6 +53,7 @@ from sim.regress import check, measure
 from sim.report import write
 from sim.scenario import Scenario
 from sim.sizing import (
+    HOURLY_KPIS,
     TEAM_SIZABLE,
     Target,
     TargetUnreachable,
@@ -54,7 +63,7 @@ from sim.sizing import (
     size_team,
 )
 from sim.sweep import parse_setting, sweep
-from sim.tables import readable_sizing, readable_tried
+from sim.tables import ci_text, plain_number, readable_erlang, readable_sizing, readable_tried
 from sim.theory import acceptance_load
 
 __all__ = ["main"]
@@ -116,9 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", type=Path)
     p.add_argument("--target", required=True, help='e.g. "wait_p90_min<=15", "wait_mean_min<=5"')
     p.add_argument(
-        "--simulate", type=_positive_int, nargs="?", const=10, default=None, metavar="REPS",
-        help="add the simulated answer (size --hourly, each pool, REPS replications: 10)",
-    )  # fmt: skip
+        "--simulate",
+        action="store_true",
+        help="add the simulated answer (the schedule size --hourly finds, pool by pool)",
+    )
+    p.add_argument("--simulate-reps", type=_positive_int, default=10,
+                   help="replications per count for --simulate (10)")  # fmt: skip
     _execution_options(p, 2)
 
     p = sub.add_parser("regress", help="re-run the reference scenarios; fail on drifted KPIs")
@@ -321,11 +333,14 @@ def _cmd_size_team(args: argparse.Namespace, target: Target, scenario: Scenario)
     folder = write(team_sizing_output(result), out, args.force, time.perf_counter() - started)
     at = result.at_size.case_summary.set_index("kpi").loc[target.kpi]
     print(
-        f"{scenario.name}: {result.sized} staff in {args.team} meet {target} "
-        f"({target.kpi} {at['mean']:.4g} [{at['ci_low']:.4g}, {at['ci_high']:.4g}], "
-        f"{args.reps} replications); {result.current} now; offered load "
-        f"{result.offered_load_staff:.1f} staff."
-    )
+        tr("{name}: {sized} staff in {team} meet {target} ({kpi} {mean} {ci}, {reps} "
+           "replications); {now} now; offered load {load} staff.").format(
+            name=scenario.name, sized=result.sized, team=args.team, target=target,
+            kpi=kpi_heading(target.kpi), mean=plain_number(at["mean"]),
+            ci=ci_text(at["ci_low"], at["ci_high"]), reps=args.reps, now=result.current,
+            load=f"{result.offered_load_staff:.1f}",
+        )
+    )  # fmt: skip
     print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 
@@ -388,6 +403,11 @@ def _cmd_size(args: argparse.Namespace) -> int:
 
 def _cmd_erlang(args: argparse.Namespace) -> int:
     target = Target.parse(args.target)
+    if args.simulate and target.kpi not in HOURLY_KPIS:  # before any work
+        raise UsageError(
+            f"--simulate sizes hour by hour: {target.kpi} is not measured by the hour; "
+            f"use one of {', '.join(sorted(HOURLY_KPIS))}"
+        )
     scenario = load_scenario(args.scenario)
     out = _out(args, f"erlang-{scenario.name}")
     started = time.perf_counter()
@@ -395,7 +415,7 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     if args.simulate:
         with _executor(args) as executor:
             simulated = simulated_by_hour(
-                scenario, target, list(table["pool"].unique()), args.simulate, args.seed,
+                scenario, target, list(table["pool"].unique()), args.simulate_reps, args.seed,
                 executor, progress_enabled(),
             )  # fmt: skip
         table = table.merge(simulated, on=["pool", "hour"], how="left")
@@ -405,19 +425,15 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
         args.force,
         time.perf_counter() - started,
     )
-    shown = table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00")).round(2)
-    for column in shown.select_dtypes("Int64"):  # no answer: a dash, not <NA>
-        shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
     print(
-        f"{scenario.name}: windows needed for {target} by hour, by formula (loads from a "
-        f"{args.reps}-replication pilot run; Erlang A only for mean-wait targets):"
-    )
-    print(shown.to_string(index=False, na_rep="—"))
-    if not args.simulate:
-        print(
-            f"the simulation's answer beside them: add --simulate (or hallsim size "
-            f'{args.scenario} --target "{target}" --hourly)'
+        tr("{name}: windows needed for {target} by hour, by formula (loads from a "
+           "{reps}-replication pilot run; Erlang A only for mean-wait targets):").format(
+            name=scenario.name, target=target, reps=args.reps
         )
+    )  # fmt: skip
+    print(readable_erlang(table.round(2)).to_string(index=False, na_rep="—"))
+    if not args.simulate:
+        print(tr("the simulation's answer beside them: add --simulate"))
     print(tr("results in {folder}/ (open report.html)").format(folder=folder))
     return 0
 

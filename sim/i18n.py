@@ -27,7 +27,6 @@ __all__ = [
     "kpi_label",
     "kpi_unit",
     "language",
-    "plain_number",
     "tr",
     "use_language",
 ]
@@ -82,14 +81,6 @@ def catalog(name: str) -> dict[str, str]:
 def tr(message: str) -> str:
     """`message` in the current language (as it is when untranslated)."""
     return catalog(language()).get(message, message)
-
-
-def plain_number(value: float) -> str:
-    """A number as people write it, in either language: 68,330 not 6.833e+04; 4
-    significant digits below ten thousand."""
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def kpi_label(name: str) -> str:

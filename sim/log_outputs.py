@@ -10,7 +10,7 @@ import yaml
 
 from sim import fit_plots
 from sim.fit import FitResult
-from sim.i18n import kpi_heading, plain_number, tr
+from sim.i18n import kpi_heading, tr
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
 from sim.outputs import (
@@ -23,7 +23,7 @@ from sim.outputs import (
     scenario_sections,
 )
 from sim.replay import Backtest, ReplayResult, replay_by_hour, replay_summary
-from sim.tables import in_words
+from sim.tables import in_words, plain_number
 
 __all__ = ["backtest_output", "fit_output", "fit_yaml", "replay_output"]
 
@@ -193,7 +193,7 @@ def replay_output(result: ReplayResult) -> Output:
                     "Paired differences against {baseline} (same visitors, common random numbers)"
                 ).format(baseline=result.comparison.baseline)
             ),
-            Table(in_words(shown)),
+            Table(in_words(shown, None, result.comparison.confidence)),
         ]
     for r in result.results:
         page += scenario_sections(r.scenario)

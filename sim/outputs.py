@@ -18,16 +18,25 @@ from sim import plots
 from sim.brief import Brief, comparison_brief, run_brief, sizing_brief
 from sim.compare import Comparison
 from sim.experiment import RunResult
+from sim.i18n import language as current_language
 from sim.i18n import tr
 from sim.loader import scenario_hash
 from sim.metrics import SHOWN_KPIS
 from sim.scenario import Scenario
 from sim.sizing import ScheduleSizing, SizingResult, TeamSizing
 from sim.sweep import SweepResult
-from sim.tables import by, in_words, key_figures, readable_sizing, readable_tried
+from sim.tables import (
+    by,
+    ci_level,
+    in_words,
+    key_figures,
+    readable_erlang,
+    readable_sizing,
+    readable_sweep,
+    readable_tried,
+)
 
 __all__ = [
-    "Brief",
     "Chart",
     "Heading",
     "Items",
@@ -88,6 +97,8 @@ class Output:
     texts: dict[str, str] = field(default_factory=dict)  # text files written as they are
     page: list[Section] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    # the language the page was built in: its figures are drawn in it too, when written
+    lang: str = field(default_factory=current_language)
 
 
 def _ax():
@@ -216,23 +227,30 @@ def comparison_output(comparison: Comparison) -> Output:
                "{reps} replications). Differences are alternative minus baseline ({baseline}), "
                "paired by replication, with {confidence} confidence intervals.").format(
                 seed=seed, reps=reps, baseline=comparison.baseline,
-                confidence=f"{comparison.confidence:.1%}",
+                confidence=ci_level(comparison.confidence),
             )
             + (tr(" Bonferroni-adjusted for several alternatives.") if len(names) > 2 else "")
         ),
     ]  # fmt: skip
     page = out.page
+    confidence = comparison.confidence
+    level = ci_level(confidence)
     overall = comparison.overall[comparison.overall["kpi"].isin(list(SHOWN_KPIS))]
-    page += [Heading(tr("Key figures: differences")), Table(in_words(overall))]
+    page += [Heading(tr("Key figures: differences")), Table(in_words(overall, None, confidence))]
     if not comparison.cases.empty and any(r.scenario.whole_case for r in results):
-        page += [Heading(tr("The whole case: differences")), Table(in_words(comparison.cases))]
+        page += [
+            Heading(tr("The whole case: differences")),
+            Table(in_words(comparison.cases, None, confidence)),
+        ]
     by_matter = comparison.by_matter
     page.append(Heading(tr("Figures")))
-    if not by_matter.empty:  # matters may differ entirely (e.g. a bundle)
-        page.append(
+    for i, name in enumerate(names[1:] if not by_matter.empty else [], 1):
+        page.append(  # one figure per alternative; matters may differ entirely (a bundle)
             Chart(
-                "compare_matters.png",
-                lambda: plots.matters_gain_lose(by_matter, "wait_mean_min", ax=_ax()),
+                "compare_matters.png" if i == 1 else f"compare_matters_{i}.png",
+                lambda name=name: plots.matters_gain_lose(
+                    by_matter, "wait_mean_min", ax=_ax(), scenario=name, level=level
+                ),
                 tr(
                     "Change in mean wait per visit by matter, with its CI: the matters that "
                     "lose (right) and gain (left), sorted"
@@ -242,12 +260,16 @@ def comparison_output(comparison: Comparison) -> Output:
     page += [
         Chart(
             "compare_waits_by_hour.png",
-            lambda: plots.paired_by_hour(comparison.by_hour, fig=Figure(figsize=(8, 6))),
+            lambda: plots.paired_by_hour(
+                comparison.by_hour, fig=Figure(figsize=(8, 6)), level=level
+            ),
             tr("Mean wait by hour in each design, and the paired difference with its CI"),
         ),
         Chart(
             "compare_hourly.png",
-            lambda: plots.difference_by(comparison.by_hour, "hour", "queue_length_mean", ax=_ax()),
+            lambda: plots.difference_by(
+                comparison.by_hour, "hour", "queue_length_mean", ax=_ax(), level=level
+            ),
             tr("Change in people waiting in the hall, by hour (with CI)"),
         ),
         Chart(
@@ -264,7 +286,7 @@ def comparison_output(comparison: Comparison) -> Output:
     if not by_matter.empty:
         page += [
             Heading(tr("By matter: mean wait per visit")),
-            Table(in_words(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter")),
+            Table(in_words(by_matter[by_matter["kpi"] == "wait_mean_min"], "matter", confidence)),
         ]
     for result in results:
         page += scenario_sections(result.scenario)
@@ -300,7 +322,7 @@ def sweep_output(result: SweepResult) -> Output:
             tr("KPIs against the varied value"),
         ),
         Heading(tr("Results")),
-        Table(result.table[result.table["kpi"].isin(list(SHOWN_KPIS))]),
+        Table(readable_sweep(result.table, result.settings)),
         *scenario_sections(scenario),
     ]
     out.manifest = {
@@ -323,6 +345,9 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
         "summary_at_size.csv": result.at_size.summary,
     }
     out.scenarios = {"scenario-sized.yaml": result.at_size.scenario}
+    scheduled = frozenset(
+        name for name, pool in result.scenario.windows.items() if pool.schedule is not None
+    )
     level = (
         tr("per visitor, hall-wide") if result.level == "hall" else tr("per visit, at every pool")
     )
@@ -332,6 +357,7 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
             {p.pool: p.sized for p in result.pools},
             {p.pool: p.current for p in result.pools},
             result.target,
+            hourly=scheduled,
         ),
         Text(
             tr(
@@ -370,6 +396,15 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
             tr(
                 "Met: the whole 95% confidence interval lies on the right side of the target, "
                 "so a count whose mean meets it can still be 'not met'."
+            )
+            + (
+                " "
+                + tr(
+                    "Pools with a schedule ({pools}) are held to the target in every hour: "
+                    "met there means met in every hour, whatever the day's CI."
+                ).format(pools=", ".join(sorted(scheduled)))
+                if scheduled
+                else ""
             )
         ),
         Table(readable_tried(result.tried, result.target)),
@@ -508,7 +543,7 @@ def erlang_output(scenario: Scenario, target, table: pd.DataFrame, reps: int) ->
                 else tr("`--simulate` puts its answer beside them.")
             )
         ),
-        Table(table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))),
+        Table(readable_erlang(table)),
     ]
     out.page += scenario_sections(scenario)
     out.manifest = {"scenario": scenario.name, "target": str(target), "pilot_replications": reps}

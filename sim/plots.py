@@ -200,14 +200,20 @@ def utilization_by_pool(
 
 
 def matters_gain_lose(
-    by_matter: pd.DataFrame, kpi: str = "wait_mean_min", ax: Axes | None = None, top: int = 12
+    by_matter: pd.DataFrame,
+    kpi: str = "wait_mean_min",
+    ax: Axes | None = None,
+    top: int = 12,
+    scenario: str | None = None,
+    level: str = "95%",
 ) -> Axes:
     """The paired change of one KPI per matter as dots with CI bars, sorted, worst at the
     top: red where the whole CI is a loss, green a gain, grey not shown either way. With
     many matters, the `top` largest losses and gains (the rest is in the CSV)."""
     ax = _axes(ax)
     rows = by_matter[by_matter["kpi"] == kpi]
-    scenario = rows["scenario"].iloc[0] if len(rows) else ""
+    if scenario is None:  # the first alternative; pass `scenario` for the others
+        scenario = rows["scenario"].iloc[0] if len(rows) else ""
     rows = rows[rows["scenario"] == scenario].sort_values("diff", ascending=False)
     total = len(rows)
     if total > 2 * top:
@@ -230,8 +236,8 @@ def matters_gain_lose(
     )
     what, unit = kpi_label(kpi), kpi_unit(kpi)
     ax.set(
-        xlabel=tr("change in {what} ({unit}); red: longer, green: shorter, 95% CI").format(
-            what=what, unit=unit
+        xlabel=tr("change in {what} ({unit}); red: longer, green: shorter, {level} CI").format(
+            what=what, unit=unit, level=level
         ),
         title=tr("{scenario}: change in {what} by matter ({shown})").format(
             scenario=scenario, what=what, shown=shown
@@ -243,7 +249,9 @@ def matters_gain_lose(
     return ax
 
 
-def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None = None) -> Axes:
+def difference_by(
+    differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None = None, level: str = "95%"
+) -> Axes:
     """Paired differences (alternative - baseline) of one KPI by `key`, with CI bars."""
     ax = _axes(ax)
     rows = differences[differences["kpi"] == kpi] if not differences.empty else differences
@@ -264,8 +272,8 @@ def difference_by(differences: pd.DataFrame, key: str, kpi: str, ax: Axes | None
     ax.set(
         xlabel=tr("time of day") if key == "hour" else tr(key),
         ylabel=tr("change in {what} ({unit})").format(what=what, unit=unit),
-        title=tr("Change in {what} by {key} against the baseline (paired, 95% CI)").format(
-            what=what, key=tr(key)
+        title=tr("Change in {what} by {key} against the baseline (paired, {level} CI)").format(
+            what=what, key=tr(key), level=level
         ),
     )
     ax.grid(alpha=0.3)
@@ -347,7 +355,12 @@ def staffing_by_hour(
     return ax
 
 
-def paired_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min", fig: Figure | None = None):
+def paired_by_hour(
+    by_hour: pd.DataFrame,
+    kpi: str = "wait_mean_min",
+    fig: Figure | None = None,
+    level: str = "95%",
+):
     """Both designs' KPI by hour on one axis (top), and the paired difference with its CI
     (bottom): where in the day a reform gains and where it loses."""
     fig = fig or plt.figure(figsize=(8, 6))
@@ -375,8 +388,8 @@ def paired_by_hour(by_hour: pd.DataFrame, kpi: str = "wait_mean_min", fig: Figur
     bottom.axhline(0, color="black", lw=0.8)
     top.set(
         ylabel=kpi_heading(kpi),
-        title=tr("{what} by hour of the ticket, and the paired difference (95% CI)").format(
-            what=what[:1].upper() + what[1:]
+        title=tr("{what} by hour of the ticket, and the paired difference ({level} CI)").format(
+            what=what[:1].upper() + what[1:], level=level
         ),
     )
     top.set_ylim(bottom=0)

@@ -61,7 +61,7 @@ BACKTEST_KPIS = {
     "busy_windows_mean": ("windows busy", "windows"),
     "abandoned_share": ("share giving up or absent", "share"),
 }
-VERDICTS = ("reproduced", "not reproduced", "undecided")
+VERDICTS = REPRODUCED, NOT_REPRODUCED, UNDECIDED = ("reproduced", "not reproduced", "undecided")
 # differences below these are below what a log can tell (times to the second or minute,
 # a handful of tickets): the floor of a KPI's spread across replications in the test
 _RESOLUTION = {
@@ -152,11 +152,11 @@ class Backtest:
     @property
     def passed(self) -> bool:
         """No KPI is not reproduced (an undecided one neither passes nor fails)."""
-        return not (self.verdicts["verdict"] == "not reproduced").any()
+        return not (self.verdicts["verdict"] == NOT_REPRODUCED).any()
 
     @property
     def decided(self) -> bool:
-        return not (self.verdicts["verdict"] == "undecided").any()
+        return not (self.verdicts["verdict"] == UNDECIDED).any()
 
 
 def _hourly(result: RunResult, capacity: Capacity) -> pd.DataFrame:
@@ -311,7 +311,7 @@ def _verdict(kpi: str, hours: pd.DataFrame, p: float, reps: int) -> dict:
         "observed": float(hours["observed"].mean()),
         "simulated": float(hours["simulated"].mean()),
         "p_value": p,
-        "verdict": "reproduced" if reproduced else "not reproduced" if p == p else "undecided",
+        "verdict": REPRODUCED if reproduced else NOT_REPRODUCED if p == p else UNDECIDED,
         "says": says,
     }
 

@@ -23,9 +23,10 @@ from sim import plots
 from sim.brief import Brief, Value
 from sim.experiment import RunResult
 from sim.folders import staged
-from sim.i18n import language, plain_number, tr
+from sim.i18n import language, tr, use_language
 from sim.loader import scenario_yaml
 from sim.outputs import Chart, Heading, Items, Output, Table, Text, run_output
+from sim.tables import plain_number
 
 __all__ = ["write", "write_results"]
 
@@ -138,15 +139,16 @@ _STYLE = (
     "img{max-height:120mm;width:auto}}"
 )
 # what the page's tests read once the browser has laid it out (tests/test_report_browser.py):
-# figures decoded, tables without rows, tables wider than the page (they scroll in their
-# box) and whether the page itself scrolls sideways
+# figures decoded, headings with nothing under them (an empty table is never drawn), tables
+# wider than the page (they scroll in their box) and whether the page scrolls sideways
 _CHECKS = (
     "window.addEventListener('load',function(){var i=document.images,n=0;"
     "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
-    "var b=document.body,e=0,t=document.querySelectorAll('table');"
-    "for(var j=0;j<t.length;j++){if(t[j].querySelectorAll('tbody tr').length===0)e++;}"
+    "var b=document.body,e=0,t=document.querySelectorAll('h2');"
+    "for(var j=0;j<t.length;j++){var x=t[j].nextElementSibling;"
+    "if(!x||x.tagName==='H2'||x.tagName==='FOOTER')e++;}"
     "b.setAttribute('data-figures-loaded',n+'/'+i.length);"
-    "b.setAttribute('data-empty-tables',String(e));"
+    "b.setAttribute('data-empty-sections',String(e));"
     "var w=0,d=document.querySelectorAll('div.table');"
     "for(var m=0;m<d.length;m++){if(d[m].scrollWidth>d[m].clientWidth+1)w++;}"
     "b.setAttribute('data-wide-tables',String(w));"
@@ -201,7 +203,7 @@ def _render(page: _Page, section, folder: Path) -> None:
 
 def write(output: Output, out: Path, force: bool = False, wall_time_s: float | None = None) -> Path:
     """Write a result's folder atomically (see sim.outputs); return its path."""
-    with staged(out, force) as folder:
+    with staged(out, force) as folder, use_language(output.lang):
         for name, frame in output.tables.items():
             _csv(frame, folder / name)
         for name, frame in output.logs.items():

@@ -7,9 +7,28 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.i18n import kpi_heading, kpi_label, kpi_unit, plain_number, tr
+from sim.i18n import kpi_heading, kpi_label, kpi_unit, tr
 
-__all__ = ["by", "ci_text", "in_words", "key_figures", "readable_sizing", "readable_tried"]
+__all__ = [
+    "by",
+    "ci_level",
+    "ci_text",
+    "in_words",
+    "key_figures",
+    "plain_number",
+    "readable_erlang",
+    "readable_sizing",
+    "readable_sweep",
+    "readable_tried",
+]
+
+
+def plain_number(value: float) -> str:
+    """A number as people write it, in either language: 68,330 not 6.833e+04; 4
+    significant digits below ten thousand."""
+    if abs(value) >= 10_000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def ci_text(low: float, high: float, half_width: float = 0.0) -> str:
@@ -46,9 +65,16 @@ def key_figures(
     return table
 
 
-def in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
-    """Paired differences for reading: human names, the CI in one column, and whether it
-    excludes 0 in words."""
+def ci_level(confidence: float) -> str:
+    """'95%', '97.5%' (Bonferroni with two alternatives): a confidence as written."""
+    return f"{100 * confidence:g}%"
+
+
+def in_words(
+    differences: pd.DataFrame, key: str | None = None, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Paired differences for reading: human names, the CI (at `confidence`) in one
+    column, and whether it excludes 0 in words."""
     words = {True: tr("yes: the CI excludes 0"), False: tr("no: the CI includes 0")}
     table = pd.DataFrame(index=range(len(differences)))
     if differences["scenario"].nunique() > 1:  # one alternative: named in the heading
@@ -61,7 +87,7 @@ def in_words(differences: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
     table[tr("baseline")] = differences["baseline_mean"].to_list()
     table[tr("alternative")] = differences["mean"].to_list()
     table[tr("change")] = differences["diff"].to_list()
-    table[tr("95% CI of the change")] = [
+    table[tr("{level} CI of the change").format(level=ci_level(confidence))] = [
         ci_text(lo, hi)
         for lo, hi in zip(differences["ci_low"], differences["ci_high"], strict=True)
     ]
@@ -110,3 +136,32 @@ def readable_tried(tried: pd.DataFrame, target) -> pd.DataFrame:
             tr("met"): tried["met"].map(met),
         }
     )
+
+
+def readable_erlang(table: pd.DataFrame) -> pd.DataFrame:
+    """erlang.csv for reading: hours as HH:MM, columns named, no answer as a dash."""
+    names = {
+        "pool": tr("pool"), "hour": tr("hour"), "tickets_per_hour": tr("tickets per hour"),
+        "service_mean_min": tr("mean service time (min)"), "service_cs2": "cs²",
+        "open_windows": tr("windows open"), "offered_load": tr("offered load"),
+        "erlang_c": "Erlang C", "allen_cunneen": "Allen-Cunneen", "erlang_a": "Erlang A",
+        "simulated": tr("simulated"),
+    }  # fmt: skip
+    shown = table.assign(hour=table["hour"].map(lambda h: f"{h:02d}:00"))
+    for column in shown.select_dtypes("Int64"):  # whole windows, or a dash for none
+        shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
+    return shown.rename(columns=names)
+
+
+def readable_sweep(table: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
+    """sweep.csv for reading: the shown KPIs by name, the CI in one column."""
+    from sim.metrics import SHOWN_KPIS
+
+    rows = table[table["kpi"].isin(list(SHOWN_KPIS))]
+    shown = rows[settings].copy()
+    shown[tr("KPI")] = [kpi_heading(k) for k in rows["kpi"]]
+    shown[tr("mean")] = rows["mean"]
+    shown[tr("95% CI")] = [
+        ci_text(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+    ]
+    return shown

@@ -115,7 +115,7 @@ def test_the_readme_and_docs_link_only_inside_the_repository():
 
 
 def test_reports_write_numbers_and_significance_for_reading(tmp_path):
-    from sim.i18n import plain_number as _number
+    from sim.tables import plain_number as _number
 
     assert _number(68330.4) == "68,330" and _number(0.7259) == "0.7259"
     out = tmp_path / "cmp"

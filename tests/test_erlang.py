@@ -87,7 +87,7 @@ def test_hallsim_erlang_writes_the_formulas_by_pool_and_hour(tmp_path, capsys):
     table = pd.read_csv(out / "erlang.csv")
     assert {"erlang_c", "erlang_a", "allen_cunneen", "offered_load"} <= set(table.columns)
     assert (table["erlang_c"] > table["offered_load"]).all()
-    assert "hallsim size" in capsys.readouterr().out
+    assert "add --simulate" in capsys.readouterr().out
 
 
 def test_simulate_puts_the_simulated_windows_beside_the_formulas(tmp_path, capsys):
@@ -95,7 +95,8 @@ def test_simulate_puts_the_simulated_windows_beside_the_formulas(tmp_path, capsy
     formula is right there); each open hour gets a whole count of at least one."""
     out = tmp_path / "erlang"
     mmc = str(ROOT / "scenarios/examples/mmc.yaml")
-    args = ["erlang", mmc, "--target", "wait_p90_min<=5", "--simulate", "3", "--out", str(out)]
+    args = ["erlang", mmc, "--target", "wait_p90_min<=5", "--simulate", "--simulate-reps", "3",
+            "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     table = pd.read_csv(out / "erlang.csv")
     assert table["simulated"].notna().all() and (table["simulated"] >= 1).all()

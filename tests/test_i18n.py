@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import string
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -26,7 +26,7 @@ def _messages_in_code() -> set[str]:
         for _file, _line, message, *_ in extract_from_dir(
             str(ROOT / "sim"),
             method_map=[("**.py", "python")],
-            keywords={"tr": None, "_sentence": None},
+            keywords={"tr": None, "_sentence": None, "_t": None},
         )
     }
     registry = {k.label for k in KPIS.values()} | {k.unit for k in KPIS.values()}
@@ -41,11 +41,14 @@ def test_the_chinese_catalog_holds_every_message_and_no_stale_one():
     assert sorted(set(chinese) - wanted) == [], "no longer in the code: remove them"
 
 
+def _fields(text: str) -> list[str]:
+    """The format fields of a message, as str.format parses them (a stray brace raises)."""
+    return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
 def test_translations_keep_every_placeholder():
     for english, chinese in catalog("zh").items():
-        assert sorted(re.findall(r"\{(\w+)\}", english)) == sorted(
-            re.findall(r"\{(\w+)\}", chinese)
-        ), english
+        assert _fields(english) == _fields(chinese), english
 
 
 def test_the_language_comes_from_the_option_then_the_environment(monkeypatch):
@@ -57,6 +60,14 @@ def test_the_language_comes_from_the_option_then_the_environment(monkeypatch):
     with use_language("en"):
         assert kpi_heading("wait_mean_min") == "mean wait (min)"
     assert language() == "zh"
+
+
+def test_the_option_beats_the_environment(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HALLSIM_LANG", "zh")
+    out = tmp_path / "en"
+    assert main(["run", POOLING[0], "--reps", "2", "--out", str(out), "--lang", "en"]) == 0
+    assert "mean" in capsys.readouterr().out
+    assert '<html lang="en">' in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_an_unknown_language_is_one_line_and_exit_2(monkeypatch, capsys):

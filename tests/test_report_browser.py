@@ -1,9 +1,9 @@
 """report.html as a planner sees it: opened in headless Chromium (CI installs it).
 
 The page records what the browser did once it was laid out (sim.report._CHECKS): how
-many figures were decoded, how many tables have no rows, and whether the page scrolls
-sideways. The brief's numbers are <data> elements naming their CSV cell; each is read
-back from the folder's CSV.
+many figures were decoded, how many headings have nothing under them, and whether the
+page or a table scrolls sideways. The brief's numbers are <data> elements naming their
+CSV cell; each is read back from the folder's CSV.
 """
 
 from __future__ import annotations
@@ -89,11 +89,11 @@ def brief(request, tmp_path_factory):
     return request.param, out, page
 
 
-def test_every_figure_is_decoded_and_no_table_is_empty(brief):
+def test_every_figure_is_decoded_and_no_section_is_empty(brief):
     _lang, _out, page = brief
     loaded, total = page.body["data-figures-loaded"].split("/")
     assert loaded == total and int(total) >= 4
-    assert page.body["data-empty-tables"] == "0"
+    assert page.body["data-empty-sections"] == "0"
 
 
 def test_the_page_does_not_scroll_sideways_at_1280_px(brief):
@@ -152,7 +152,7 @@ def test_a_run_report_shows_its_figures_in_the_browser(tmp_path):
     page = _Page()
     page.feed(_open(out / "report.html", tmp_path / "profile", "--dump-dom"))
     assert page.body["data-figures-loaded"] == "3/3"
-    assert page.body["data-empty-tables"] == "0"
+    assert page.body["data-empty-sections"] == "0"
     assert len(page.data) >= 5
     shot = tmp_path / "shot.png"
     _open(out / "report.html", tmp_path / "profile2", f"--screenshot={shot}")
@@ -167,7 +167,7 @@ def test_the_sizing_brief_reads_its_numbers_from_tried_csv(tmp_path):
     page = _Page()
     page.feed(_open(out / "report.html", tmp_path / "profile", "--dump-dom"))
     assert page.body["data-scroll-width"] == f"{WIDTH}/{WIDTH}"
-    assert page.body["data-wide-tables"] == "0" and page.body["data-empty-tables"] == "0"
+    assert page.body["data-wide-tables"] == "0" and page.body["data-empty-sections"] == "0"
     assert {n["data-file"] for n in page.data} == {"tried.csv"} and len(page.data) >= 3
     _check_numbers(page, out)
     assert "个窗口满足" in (out / "report.html").read_text(encoding="utf-8")
