@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.compare import Comparison
 from sim.experiment import RunResult
-from sim.i18n import tr
+from sim.i18n import kpi_heading, tr
 from sim.tables import ci_level
 
 __all__ = ["Brief", "Value", "comparison_brief", "display", "run_brief", "sizing_brief"]
@@ -235,9 +235,15 @@ def comparison_brief(comparison: Comparison) -> Brief:
     sentences: list[tuple[Part, ...]] = []
     for result in comparison.results[1:]:
         name = result.scenario.name
+        same = summary[summary["kpi"] == "windows"].groupby("scenario")["mean"].first()
+        template = (
+            _t("{after_name} and {before_name} both have {after} staffed windows.")
+            if same.get(name) == same.get(comparison.baseline)
+            else _t("{after_name} has {after} staffed windows where {before_name} has {before}.")
+        )
         sentences.append(
             _sentence(
-                "{after_name} has {after} staffed windows where {before_name} has {before}.",
+                template,
                 after_name=name,
                 before_name=comparison.baseline,
                 after=_cell(summary, "summary.csv", "mean", "count", scenario=name, kpi="windows"),
@@ -255,6 +261,16 @@ def comparison_brief(comparison: Comparison) -> Brief:
             sentences.append(_wait_change(_change(comparison.overall, name, kpi), level, p90))
         target_min = result.scenario.target_wait_min
         sentences.append(_targets(summary, comparison.baseline, name, target_min))
+        left = _change(comparison.overall, name, "abandoned")
+        if left["before"].value > 0 or left["after"].value > 0:
+            sentences.append(
+                _sentence(
+                    "People who gave up: {before} before, {after} after ({level} CI of the "
+                    "change {low} to {high}).",
+                    **left,
+                    level=level,
+                )
+            )
         sentences.append(_matters(comparison.by_matter, name))
         cases = comparison.cases
         if result.scenario.whole_case and "kpi" in cases and cases["kpi"].eq("same_day_rate").any():
@@ -344,15 +360,16 @@ def sizing_brief(
         cells = {"value": at(pool, windows, column), "low": at(pool, windows, "ci_low"),
                  "high": at(pool, windows, "ci_high")}  # fmt: skip
         words = {"pool": str(pool), "windows": str(windows), "target": str(target),
-                 "current": str(current.get(pool, "—"))}  # fmt: skip
+                 "current": str(current.get(pool, "—")),
+                 "kpi": kpi_heading(target.kpi)}  # fmt: skip
         if pool in hourly:
             template = _t(
                 "{pool}: {windows} windows meet {target} in every hour (now {current}); over "
-                "the day the KPI is {value} (95% CI {low} to {high})."
+                "the day {kpi} is {value} (95% CI {low} to {high})."
             )
         else:
             template = _t(
-                "{pool}: {windows} windows meet {target} (now {current}); there the KPI is "
+                "{pool}: {windows} windows meet {target} (now {current}); there {kpi} is "
                 "{value} (95% CI {low} to {high})."
             )
         sentences.append(_sentence(template, **words, **cells))

@@ -221,6 +221,7 @@ def _print_differences(frame, key: str | None = None, top: int | None = None) ->
 
 # -- commands ----------------------------------------------------------------------------
 def _warn_overload(scenario: Scenario) -> None:
+    """Said before the run (the report says it too: sim.outputs.overload_note)."""
     load = acceptance_load(scenario)
     if load > 1:
         print(
@@ -352,6 +353,12 @@ def _cmd_size(args: argparse.Namespace) -> int:
         return _cmd_size_team(args, target, scenario)
     if target.kpi in TEAM_SIZABLE:
         raise UsageError(f"{target.kpi} depends on approval staff: name the --team to size")
+    if args.hourly and args.pool is None and len(scenario.windows) > 1:  # before any work
+        raise UsageError(
+            "--hourly staffs one pool by the hour: name it with --pool (pools: "
+            + ", ".join(scenario.windows)
+            + ")"
+        )
     out = _out(args, f"size-{scenario.name}")
     started = time.perf_counter()
     with _executor(args) as executor:

@@ -35,6 +35,7 @@ from sim.tables import (
     readable_sweep,
     readable_tried,
 )
+from sim.theory import acceptance_load
 
 __all__ = [
     "Chart",
@@ -106,6 +107,21 @@ def _ax():
     return Figure(figsize=(8, 4.5)).subplots()
 
 
+def overload_note(scenario: Scenario) -> list[Section]:
+    """A warning on the page (not only on the terminal) when acceptance windows get more
+    work than they can do in opening hours."""
+    load = acceptance_load(scenario)
+    if load <= 1:
+        return []
+    return [
+        Text(
+            tr("Warning: {name}: the work brought to acceptance windows is {load} times what "
+               "they can do in opening hours; queues grow without bound and the KPIs describe "
+               "a hall that never catches up.").format(name=scenario.name, load=f"{load:.2f}")
+        )
+    ]  # fmt: skip
+
+
 def scenario_sections(scenario: Scenario) -> list[Section]:
     sections: list[Section] = [Heading(tr("Scenario {name}").format(name=scenario.name))]
     if scenario.description:
@@ -138,6 +154,7 @@ def run_output(result: RunResult, note: str = "") -> Output:
     out.scenarios = {"scenario.yaml": result.scenario}
     name, reps = result.scenario.name, result.replications
     out.page = [
+        *overload_note(result.scenario),
         run_brief(result),
         Text(
             tr("{reps} replications, seed {seed}. Means with 95% confidence intervals across "
@@ -221,6 +238,7 @@ def comparison_output(comparison: Comparison) -> Output:
     out.scenarios = {f"scenario-{r.scenario.name}.yaml": r.scenario for r in results}
     reps, seed = results[0].replications, results[0].seed
     out.page = [
+        *(note for r in results for note in overload_note(r.scenario)),
         comparison_brief(comparison),
         Text(
             tr("All scenarios ran on the same visitors (common random numbers, seed {seed}, "
@@ -360,16 +378,26 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
             hourly=scheduled,
         ),
         Text(
-            tr(
-                "Target {target} ({level}), met when the whole 95% confidence interval is on "
-                "the right side. {now} windows now; {needed} needed ({saved} saved). {reps} "
-                "replications per count, seed {seed}, {counts} counts simulated."
+            (
+                tr(
+                    "Target {target} ({level}), met when the whole 95% confidence interval is "
+                    "on the right side. {now} windows now; {needed} needed ({saved} fewer). "
+                    "{reps} replications per count, seed {seed}, {counts} counts simulated."
+                )
+                if result.windows <= result.current_windows
+                else tr(
+                    "Target {target} ({level}), met when the whole 95% confidence interval "
+                    "is on the right side. {now} windows now; {needed} needed ({more} "
+                    "more). {reps} replications per count, seed {seed}, {counts} counts "
+                    "simulated."
+                )
             ).format(
                 target=result.target,
                 level=level,
                 now=result.current_windows,
                 needed=result.windows,
-                saved=f"{result.current_windows - result.windows:+d}",
+                saved=result.current_windows - result.windows,
+                more=result.windows - result.current_windows,
                 reps=result.at_size.replications,
                 seed=result.at_size.seed,
                 counts=result.evaluations,
@@ -379,8 +407,8 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
         Text(
             tr(
                 "Erlang C on the day's average arrival rate and on the busiest hour is what a "
-                "spreadsheet gives (too few and too many); the simulation accounts for how "
-                "queues build and drain through the day (columns in sizing.csv)."
+                "spreadsheet gives (often too few and too many); the simulation accounts for "
+                "how queues build and drain through the day (columns in sizing.csv)."
             )
         ),
         Table(readable_sizing(table, result.target)),

@@ -90,11 +90,15 @@ def wait_distribution(
     ax = _axes(ax)
     served = log[log["outcome"] == "served"]
     longest, top = 0.0, 1.0
-    for scenario, group in served.groupby("scenario", observed=True):
+    groups = list(served.groupby("scenario", observed=True, sort=False))  # baseline first
+    for i, (scenario, group) in enumerate(groups):
         waits = np.sort(group["wait_min"].to_numpy())
         if not len(waits):
             continue
-        ax.step(waits, np.arange(1, len(waits) + 1) / len(waits), where="post", label=scenario)
+        # as in the comparison's other figures: the baseline black, alternatives C0, C1...
+        colour = ("black" if i == 0 else f"C{i - 1}") if len(groups) > 1 else "C0"
+        ax.step(waits, np.arange(1, len(waits) + 1) / len(waits), where="post", label=scenario,
+                color=colour)  # fmt: skip
         top = max(top, float(np.quantile(waits, 0.99)))
         longest = max(longest, float(waits[-1]))
     if target_min is not None:
@@ -113,6 +117,7 @@ def wait_distribution(
             ha="right",
             fontsize="x-small",
             color="#555",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},  # over the target
         )
     ax.set(
         xlabel=tr("wait per queue visit (min)"),

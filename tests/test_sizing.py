@@ -180,3 +180,12 @@ def test_cli_asks_for_a_team_when_the_target_is_about_the_back_office(capsys):
     xian = str(ROOT / "scenarios/xian-pipeline-parallel.yaml")
     assert main(["size", xian, "--target", "lead_time_p90_days<=16", "--reps", "2"]) == 2
     assert "--team" in capsys.readouterr().err
+
+
+def test_hours_mostly_at_lunch_are_not_held_to_an_hourly_target():
+    """Tickets taken at lunch wait for the afternoon whatever the count: no schedule could
+    meet a target there, so sizing by the hour skips hours with under 30 serving minutes."""
+    from sim.sizing import _serving_hours
+
+    hours = _serving_hours(((8 * 60 + 30, 12 * 60), (14 * 60 + 30, 17 * 60 + 30)))
+    assert hours == {8, 9, 10, 11, 14, 15, 16, 17}
