@@ -209,7 +209,8 @@ def _print_differences(frame, key: str | None = None, top: int | None = None) ->
     second = max([_width(tr("scenario")), *(_width(str(v)) for v in rows["scenario"])]) + 2
     print(
         _left(tr(label), first) + _left(tr("scenario"), second)
-        + "".join(_right(h, 10) for h in (tr("baseline"), tr("now"), tr("change"))) + "   CI"
+        + "".join(_right(h, 10) for h in (tr("baseline"), tr("now"), tr("change")))
+        + "   " + tr("CI")
     )  # fmt: skip
     for name, (_, r) in zip(names, rows.iterrows(), strict=True):
         flag = " *" if r["significant"] else ""

@@ -336,7 +336,18 @@ def sweep_output(result: SweepResult) -> Output:
         Heading(tr("Figures")),
         Chart(
             "sweep.png",
-            lambda: plots.sweep_kpis(result.table, result.settings, fig=Figure()),
+            lambda: plots.sweep_kpis(
+                result.table,
+                result.settings,
+                fig=Figure(),
+                title=tr(
+                    "{name}: the headline KPIs against {setting} ({reps} replications, 95% CI)"
+                ).format(
+                    name=scenario.name,
+                    setting=result.settings[0],
+                    reps=result.results[0].replications,
+                ),
+            ),
             tr("KPIs against the varied value"),
         ),
         Heading(tr("Results")),

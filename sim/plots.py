@@ -292,8 +292,10 @@ def sweep_kpis(
     settings: list[str],
     kpis: tuple[str, ...] = HEADLINE_KPIS,
     fig: Figure | None = None,
+    title: str | None = None,
 ) -> Axes:
-    """Headline KPIs against the first varied setting (one line per other combination)."""
+    """Headline KPIs against the first varied setting (one line per other combination),
+    each with its 95% CI (asymmetric where it was clipped at a bound)."""
     if fig is None:
         fig = plt.figure(figsize=(4 * len(kpis), 3.8))
     else:
@@ -305,12 +307,18 @@ def sweep_kpis(
         groups = rows.groupby(others, sort=False) if others else [("", rows)]
         for label, group in groups:
             label = label[0] if isinstance(label, tuple) and len(label) == 1 else label
-            err = (group["mean"] - group["ci_low"]).fillna(0)
-            ax.errorbar(group[x], group["mean"], yerr=err, marker="o", capsize=3, label=str(label))
-        ax.set(xlabel=x.split(".")[-1] if len(x) > 20 else x, title=kpi_label(kpi))
+            err = np.vstack([group["mean"] - group["ci_low"], group["ci_high"] - group["mean"]])
+            ax.errorbar(group[x], group["mean"], yerr=np.nan_to_num(err), marker="o", capsize=3,
+                        label=str(label))  # fmt: skip
+        ax.set(xlabel=x.split(".")[-1] if len(x) > 20 else x, title=kpi_heading(kpi))
+        values = pd.to_numeric(table[x], errors="coerce")
+        if values.notna().all() and (values % 1 == 0).all():  # counts: no 5.5 windows
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     if others:
         axes[0].legend(fontsize="small", title=",".join(o.split(".")[-1] for o in others))
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return axes[0]
 
