@@ -130,8 +130,15 @@ def run_brief(result: RunResult) -> Brief:
     days = str(result.scenario.calendar.days)
     sentences = [
         _sentence(
-            "{windows} staffed windows; {visitors} visitor trips over {days} days, of which "
-            "{left} gave up.",
+            _t(
+                "{windows} staffed windows; {visitors} visitor trips in one day, of which "
+                "{left} gave up."
+            )
+            if days == "1"
+            else _t(
+                "{windows} staffed windows; {visitors} visitor trips over {days} days, of "
+                "which {left} gave up."
+            ),
             windows=kpi("windows"),
             visitors=kpi("visitors"),
             days=days,
@@ -259,35 +266,37 @@ def comparison_brief(comparison: Comparison) -> Brief:
         )
         for kpi, p90 in (("wait_mean_min", False), ("wait_p90_min", True)):
             sentences.append(_wait_change(_change(comparison.overall, name, kpi), level, p90))
-        target_min = result.scenario.target_wait_min
-        sentences.append(_targets(summary, comparison.baseline, name, target_min))
+        targets = (comparison.results[0].scenario.target_wait_min,
+                   result.scenario.target_wait_min)  # fmt: skip
+        sentences.append(_targets(summary, comparison.baseline, name, targets))
         left = _change(comparison.overall, name, "abandoned")
         if left["before"].value > 0 or left["after"].value > 0:
-            sentences.append(
-                _sentence(
-                    "People who gave up: {before} before, {after} after ({level} CI of the "
-                    "change {low} to {high}).",
-                    **left,
-                    level=level,
-                )
-            )
+            template = (
+                _t("People who gave up: {before} before, {after} after (one replication, no "
+                   "CI).")
+                if _no_ci(left["low"], left["high"])
+                else _t("People who gave up: {before} before, {after} after ({level} CI of the "
+                        "change {low} to {high}).")
+            )  # fmt: skip
+            sentences.append(_sentence(template, **left, level=level))
         sentences.append(_matters(comparison.by_matter, name))
         cases = comparison.cases
         if result.scenario.whole_case and "kpi" in cases and cases["kpi"].eq("same_day_rate").any():
             change = _change(cases, name, "same_day_rate", "compare_cases.csv")
-            sentences.append(
-                _sentence(
-                    "Applications finished the same day: {before} before, {after} after "
-                    "({level} CI of the change {low} to {high}).",
-                    **change,
-                    level=level,
-                )
-            )
+            template = (
+                _t("Applications finished the same day: {before} before, {after} after (one "
+                   "replication, no CI).")
+                if _no_ci(change["low"], change["high"])
+                else _t("Applications finished the same day: {before} before, {after} after "
+                        "({level} CI of the change {low} to {high}).")
+            )  # fmt: skip
+            sentences.append(_sentence(template, **change, level=level))
     return Brief(tr("The answer"), tuple(sentences))
 
 
-def _targets(summary: pd.DataFrame, before: str, after: str, target_min: float) -> tuple:
-    """The 9-in-10 target before and after, on the service level per visitor."""
+def _targets(summary: pd.DataFrame, before: str, after: str, targets: tuple[float, float]) -> tuple:
+    """The 9-in-10 target before and after, on the service level per visitor (each
+    measured against its own scenario's target: both are said when they differ)."""
 
     def cells(name: str) -> list[Value]:
         return [
@@ -297,10 +306,18 @@ def _targets(summary: pd.DataFrame, before: str, after: str, target_min: float) 
         ]  # fmt: skip
 
     was, now = cells(before), cells(after)
+    template = (
+        _t("Target, 9 in 10 visitors wait at most {target} min in all (those who gave up do "
+           "not): {share_before} do before, {before}; {share_after} after, {after}.")
+        if targets[0] == targets[1]
+        else _t("Target, 9 in 10 visitors wait at most the scenario's target in all ({target} "
+                "min before, {target_after} min after; those who gave up do not): "
+                "{share_before} do before, {before}; {share_after} after, {after}.")
+    )  # fmt: skip
     return _sentence(
-        "Target, 9 in 10 visitors wait at most {target} min in all (those who gave up do "
-        "not): {before} before ({share_before} do), {after} after ({share_after}).",
-        target=f"{target_min:g}",
+        template,
+        target=f"{targets[0]:g}",
+        target_after=f"{targets[1]:g}",
         before=_target(*was),
         after=_target(*now),
         share_before=was[0],

@@ -354,7 +354,12 @@ def _cmd_size(args: argparse.Namespace) -> int:
         return _cmd_size_team(args, target, scenario)
     if target.kpi in TEAM_SIZABLE:
         raise UsageError(f"{target.kpi} depends on approval staff: name the --team to size")
-    if args.hourly and args.pool is None and len(scenario.windows) > 1:  # before any work
+    if args.hourly and target.kpi not in HOURLY_KPIS:  # before any work
+        raise UsageError(
+            f"--hourly sizes hour by hour: {target.kpi} is not measured by the hour; use one "
+            f"of {', '.join(sorted(HOURLY_KPIS))}"
+        )
+    if args.hourly and args.pool is None and len(scenario.windows) > 1:
         raise UsageError(
             "--hourly staffs one pool by the hour: name it with --pool (pools: "
             + ", ".join(scenario.windows)

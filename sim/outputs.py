@@ -262,17 +262,19 @@ def comparison_output(comparison: Comparison) -> Output:
         ]
     by_matter = comparison.by_matter
     page.append(Heading(tr("Figures")))
-    for i, name in enumerate(names[1:] if not by_matter.empty else [], 1):
-        page.append(  # one figure per alternative; matters may differ entirely (a bundle)
+    # one figure per alternative sharing matters with the baseline (a bundle may share none)
+    sharing = [n for n in names[1:] if not by_matter.empty and (by_matter["scenario"] == n).any()]
+    for i, name in enumerate(sharing, 1):
+        page.append(
             Chart(
                 "compare_matters.png" if i == 1 else f"compare_matters_{i}.png",
                 lambda name=name: plots.matters_gain_lose(
                     by_matter, "wait_mean_min", ax=_ax(), scenario=name, level=level
                 ),
                 tr(
-                    "Change in mean wait per visit by matter, with its CI: the matters that "
-                    "lose (right) and gain (left), sorted"
-                ),
+                    "{name}: change in mean wait per visit by matter, with its CI: the matters "
+                    "that lose (right) and gain (left), sorted"
+                ).format(name=name),
             )
         )
     page += [
@@ -374,8 +376,11 @@ def sizing_output(result: SizingResult, schedule: ScheduleSizing | None = None) 
         "summary_at_size.csv": result.at_size.summary,
     }
     out.scenarios = {"scenario-sized.yaml": result.at_size.scenario}
+    sized_pools = {p.pool for p in result.pools}
     scheduled = frozenset(
-        name for name, pool in result.scenario.windows.items() if pool.schedule is not None
+        name
+        for name, pool in result.scenario.windows.items()
+        if pool.schedule is not None and name in sized_pools
     )
     level = (
         tr("per visitor, hall-wide") if result.level == "hall" else tr("per visit, at every pool")

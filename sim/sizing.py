@@ -26,6 +26,7 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -381,27 +382,30 @@ def _erlang_by_hour(
 
 
 def _every_hour_meets(result: RunResult, target: Target, pool: str) -> bool:
-    """The target holds for the visits of every serving hour (by ticket time) at this
-    pool. An hour mostly at lunch is not held to it: its tickets wait for the afternoon
-    however many windows open, so no count could meet it."""
+    """The target holds for the visits of every judged hour (by ticket time) at this
+    pool. An hour mostly inside the lunch break is not judged: its tickets taken at lunch
+    wait for the afternoon however many windows open, so no count could meet it."""
     hourly = result.hourly_summary
     rows = hourly[(hourly["pool"] == pool) & (hourly["kpi"] == target.kpi)]
-    serving = _serving_hours(result.capacity.service_intervals)
+    judged = _judged_hours(result.capacity.service_intervals)
     return all(
         target.met(row)
         for _, row in rows.iterrows()
-        if not math.isnan(row["mean"]) and int(row["hour"]) in serving
+        if not math.isnan(row["mean"]) and int(row["hour"]) in judged
     )
 
 
-def _serving_hours(service_intervals: tuple[tuple[int, int], ...]) -> set[int]:
-    """Hours of the day in which windows call tickets for at least half the hour."""
-    return {
-        hour
-        for hour in range(48)
-        if sum(max(0, min(b, (hour + 1) * 60) - max(a, hour * 60)) for a, b in service_intervals)
-        >= 30
-    }
+def _judged_hours(service_intervals: tuple[tuple[int, int], ...]) -> set[int]:
+    """Hours of the day in which windows call tickets, but for those with more than half
+    their minutes inside a break between service intervals (lunch). The hours at opening
+    and closing are judged however few minutes they serve."""
+    intervals = sorted(service_intervals)
+    breaks = [(end, start) for (_, end), (start, _) in pairwise(intervals) if start > end]
+
+    def minutes(hour: int, spans) -> int:
+        return sum(max(0, min(b, (hour + 1) * 60) - max(a, hour * 60)) for a, b in spans)
+
+    return {h for h in range(48) if minutes(h, intervals) > 0 and minutes(h, breaks) <= 30}
 
 
 def _pool_summary(result: RunResult, pool: str) -> pd.DataFrame:

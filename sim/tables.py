@@ -67,7 +67,7 @@ def key_figures(
 
 def ci_level(confidence: float) -> str:
     """'95%', '97.5%' (Bonferroni with two alternatives): a confidence as written."""
-    return f"{100 * confidence:g}%"
+    return f"{round(100 * confidence, 1):g}%"  # 98.3%, not 98.3333%
 
 
 def in_words(
@@ -76,6 +76,7 @@ def in_words(
     """Paired differences for reading: human names, the CI (at `confidence`) in one
     column, and whether it excludes 0 in words."""
     words = {True: tr("yes: the CI excludes 0"), False: tr("no: the CI includes 0")}
+    no_ci = differences["ci_low"].isna() | differences["ci_high"].isna()  # one replication
     table = pd.DataFrame(index=range(len(differences)))
     if differences["scenario"].nunique() > 1:  # one alternative: named in the heading
         table[tr("scenario")] = differences["scenario"].to_list()
@@ -91,7 +92,10 @@ def in_words(
         ci_text(lo, hi)
         for lo, hi in zip(differences["ci_low"], differences["ci_high"], strict=True)
     ]
-    table[tr("significant")] = differences["significant"].map(words).to_list()
+    table[tr("significant")] = [
+        tr("no CI (one replication)") if none else words[bool(sig)]
+        for sig, none in zip(differences["significant"], no_ci, strict=True)
+    ]
     return table
 
 

@@ -5,10 +5,11 @@ replication, people giving up) still read true."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
-from sim import compare, load_scenario, run
+from sim import compare, load_scenario, run, with_settings
 from sim.brief import Value, comparison_brief, run_brief
 from sim.cli import main
 from sim.i18n import tr, use_language
@@ -89,10 +90,23 @@ def test_three_designs_say_their_bonferroni_level_and_draw_each_alternative(tmp_
     assert (out / "compare_matters.png").exists() and (out / "compare_matters_2.png").exists()
 
 
+def _impatient(path: Path, **changes):
+    patience = {"patience_min": {"dist": "exponential", "mean": 10}}
+    return with_settings(load_scenario(path), {**patience, **changes})
+
+
 def test_one_replication_has_no_interval_to_speak_of():
-    brief = comparison_brief(compare([load_scenario(p) for p in POOLING], 1, 3))
+    designs = [_impatient(p) for p in POOLING]
+    brief = comparison_brief(compare(designs, 1, 3))
     text = " ".join(_text(s) for s in brief.sentences)
+    assert "gave up" in text  # the sentence with people giving up is there, without a CI
     assert "one replication, no CI" in text and "—" not in text
+
+
+def test_designs_with_different_targets_say_both():
+    designs = [_impatient(POOLING[0]), _impatient(POOLING[1], target_wait_min=2)]
+    text = " ".join(_text(s) for s in comparison_brief(compare(designs, 2, 3)).sentences)
+    assert "5 min before, 2 min after" in text
 
 
 def test_a_page_built_in_chinese_is_written_in_chinese(tmp_path):

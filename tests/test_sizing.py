@@ -184,8 +184,13 @@ def test_cli_asks_for_a_team_when_the_target_is_about_the_back_office(capsys):
 
 def test_hours_mostly_at_lunch_are_not_held_to_an_hourly_target():
     """Tickets taken at lunch wait for the afternoon whatever the count: no schedule could
-    meet a target there, so sizing by the hour skips hours with under 30 serving minutes."""
-    from sim.sizing import _serving_hours
+    meet a target in an hour mostly at lunch, so sizing by the hour does not judge it; the
+    hours at opening and closing (08:45, 17:15) are judged."""
+    from sim.sizing import _judged_hours
 
-    hours = _serving_hours(((8 * 60 + 30, 12 * 60), (14 * 60 + 30, 17 * 60 + 30)))
-    assert hours == {8, 9, 10, 11, 14, 15, 16, 17}
+    assert _judged_hours(((8 * 60 + 45, 11 * 60 + 30), (13 * 60, 17 * 60 + 15))) == {
+        8, 9, 10, 11, 13, 14, 15, 16, 17,
+    }  # fmt: skip
+    assert _judged_hours(((8 * 60 + 30, 12 * 60), (14 * 60 + 30, 17 * 60 + 30))) == {
+        8, 9, 10, 11, 14, 15, 16, 17,
+    }  # fmt: skip
