@@ -76,7 +76,11 @@ class Target:
         match = re.fullmatch(r"\s*(\S+?)\s*(<=|>=)\s*([-+0-9.eE]+)\s*", text)
         if not match:
             raise ScenarioError("--target", text, "write a target as KPI<=value or KPI>=value")
-        kpi, op, value = match.group(1), match.group(2), float(match.group(3))
+        kpi, op = match.group(1), match.group(2)
+        try:
+            value = float(match.group(3))
+        except ValueError:
+            raise ScenarioError("--target", text, f"{match.group(3)!r} is not a number") from None
         directions = SIZABLE | TEAM_SIZABLE
         if kpi not in directions:
             raise ScenarioError(

@@ -70,6 +70,7 @@ def test_search_finds_the_smallest_passing_count():
     ("text", "words"),
     [
         ("wait_p90<=15", "not a KPI windows or staff can improve"),
+        ("wait_mean_min<=5e", "is not a number"),
         ("utilization>=0.8", "not a KPI windows or staff can improve"),
         ("wait_p90_min>=15", "use <="),
         ("wait_p90_min=15", "KPI<=value"),
