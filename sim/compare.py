@@ -47,6 +47,17 @@ class Comparison:
     def baseline(self) -> str:
         return self.results[0].scenario.name
 
+    def hall_by_hour(self, kpi: str = "wait_mean_min") -> pd.DataFrame:
+        """Columns scenario, hour, mean: each design's hall-wide KPI by hour of the
+        ticket on its own (mean of its replications), including hours the other designs
+        have no tickets in, which the paired by_hour leaves out."""
+        frames = []
+        for result in self.results:
+            hourly = _hall_hourly(result)
+            means = hourly.groupby("hour")[kpi].mean().reset_index(name="mean")
+            frames.append(means.assign(scenario=result.scenario.name))
+        return pd.concat(frames)[["scenario", "hour", "mean"]]
+
 
 def paired_differences(
     tables: list[pd.DataFrame], keys: list[str], confidence: float

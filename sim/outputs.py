@@ -281,7 +281,10 @@ def comparison_output(comparison: Comparison) -> Output:
         Chart(
             "compare_waits_by_hour.png",
             lambda: plots.paired_by_hour(
-                comparison.by_hour, fig=Figure(figsize=(8, 6)), level=level
+                comparison.by_hour,
+                fig=Figure(figsize=(8, 6)),
+                level=level,
+                levels=comparison.hall_by_hour("wait_mean_min"),
             ),
             tr("Mean wait by hour in each design, and the paired difference with its CI"),
         ),

@@ -373,30 +373,33 @@ def paired_by_hour(
     kpi: str = "wait_mean_min",
     fig: Figure | None = None,
     level: str = "95%",
+    levels: pd.DataFrame | None = None,
 ):
     """Both designs' KPI by hour on one axis (top), and the paired difference with its CI
-    (bottom): where in the day a reform gains and where it loses."""
+    (bottom): where in the day a reform gains and where it loses. `levels` (scenario,
+    hour, mean: each design on its own, sim.compare.Comparison.hall_by_hour) shows the
+    hours only one design has tickets in, such as a department window's lunch-hour
+    strandings, which no pairing can show."""
     fig = fig or plt.figure(figsize=(8, 6))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     rows = by_hour[by_hour["kpi"] == kpi]
     what, unit = kpi_label(kpi), kpi_unit(kpi)
-    first = True
-    for scenario, group in rows.groupby("scenario", sort=False):
+    if levels is None:  # the paired means: hours both designs have
+        first = rows[rows["scenario"] == rows["scenario"].iloc[0]] if len(rows) else rows
+        levels = pd.concat(
+            [first.assign(scenario=first["baseline"], mean=first["baseline_mean"]), rows]
+        )[["scenario", "hour", "mean"]]
+    for i, (scenario, own) in enumerate(levels.groupby("scenario", sort=False)):
+        own = own.dropna(subset=["mean"]).set_index("hour")["mean"]
+        if len(own):  # an hour without tickets (lunch) is a gap, not a line across it
+            own = own.reindex(range(int(own.index.min()), int(own.index.max()) + 1))
+        colour = "black" if i == 0 else f"C{i - 1}"  # the baseline black, as elsewhere
+        top.plot(own.index + 0.5, own.to_numpy(), "o-", ms=3, color=colour, label=str(scenario))
+    for i, (_scenario, group) in enumerate(rows.groupby("scenario", sort=False)):
         x = group["hour"].to_numpy() + 0.5
-        if first:
-            top.plot(
-                x,
-                group["baseline_mean"],
-                "o-",
-                color="black",
-                ms=3,
-                label=str(group["baseline"].iloc[0]),
-            )
-            first = False
-        (line,) = top.plot(x, group["mean"], "o-", ms=3, label=str(scenario))
         err = np.vstack([group["diff"] - group["ci_low"], group["ci_high"] - group["diff"]])
         bottom.errorbar(
-            x, group["diff"], yerr=np.nan_to_num(err), fmt="o", capsize=3, color=line.get_color()
+            x, group["diff"], yerr=np.nan_to_num(err), fmt="o", capsize=3, color=f"C{i}"
         )
     bottom.axhline(0, color="black", lw=0.8)
     top.set(
@@ -408,8 +411,9 @@ def paired_by_hour(
     top.set_ylim(bottom=0)
     top.legend(fontsize="small", loc="upper right")
     bottom.set(ylabel=tr("difference ({unit})").format(unit=unit), xlabel=tr("time of day"))
-    if len(rows):
-        _hhmm(bottom, rows["hour"].min(), rows["hour"].max() + 1)
+    hours = levels["hour"] if len(levels) else rows["hour"]
+    if len(hours):
+        _hhmm(bottom, hours.min(), hours.max() + 1)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     return fig

@@ -120,3 +120,15 @@ def test_a_page_built_in_chinese_is_written_in_chinese(tmp_path):
 
 def test_no_value_is_nan_in_a_normal_brief(pair):
     assert not any(math.isnan(v.value) for v in _cells(comparison_brief(pair)).values())
+
+
+def test_each_designs_own_hours_show_what_pairing_leaves_out():
+    """Quanzhou's department windows strand lunch-hour tickets; the pooled hall takes none
+    then, so the paired table has no 12:00 wait, but each design's own hours do."""
+    designs = [load_scenario(ROOT / f"scenarios/quanzhou-2021-{n}.yaml")
+               for n in ("department", "comprehensive")]  # fmt: skip
+    pair = compare(designs, 2, 5)
+    own = pair.hall_by_hour().set_index(["scenario", "hour"])["mean"]
+    assert own.loc[("quanzhou-2021-department", 12)] > 60
+    paired = pair.by_hour[pair.by_hour["kpi"] == "wait_mean_min"].set_index("hour")
+    assert 12 not in paired.index or math.isnan(paired.loc[12, "baseline_mean"])
