@@ -212,28 +212,36 @@ def _change(
     }
 
 
+def _before_after(
+    change: dict[str, Value], level: str, without_ci: str, with_ci: str, **words: Part
+) -> tuple[Part, ...]:
+    """A KPI before and after with the CI of its paired change, or the template that says
+    there is none (one replication)."""
+    template = without_ci if _no_ci(change["low"], change["high"]) else with_ci
+    return _sentence(template, **change, level=level, **words)
+
+
 def _wait_change(change: dict[str, Value], level: str, p90: bool) -> tuple[Part, ...]:
     """A wait before and after, with the paired change, its CI and whether it is real."""
-    if _no_ci(change["low"], change["high"]):
-        template = (
-            _t("90th percentile wait: {before} min before, {after} min after (change {change} "
-               "min; one replication, no CI).")
-            if p90
-            else _t("Mean wait per visitor: {before} min before, {after} min after (change "
-                    "{change} min; one replication, no CI).")
-        )  # fmt: skip
-        return _sentence(template, before=change["before"], after=change["after"],
-                         change=change["change"])  # fmt: skip
     real = change["low"].value > 0 or change["high"].value < 0
     verdict = tr("a real change") if real else tr("within the noise of the replications")
-    template = (
-        _t("90th percentile wait: {before} min before, {after} min after (change {change} min, "
-           "{level} CI {low} to {high}: {verdict}).")
-        if p90
-        else _t("Mean wait per visitor: {before} min before, {after} min after (change "
-                "{change} min, {level} CI {low} to {high}: {verdict}).")
+    if p90:
+        return _before_after(
+            change, level,
+            _t("90th percentile wait: {before} min before, {after} min after (change {change} "
+               "min; one replication, no CI)."),
+            _t("90th percentile wait: {before} min before, {after} min after (change {change} "
+               "min, {level} CI {low} to {high}: {verdict})."),
+            verdict=verdict,
+        )  # fmt: skip
+    return _before_after(
+        change, level,
+        _t("Mean wait per visitor: {before} min before, {after} min after (change {change} "
+           "min; one replication, no CI)."),
+        _t("Mean wait per visitor: {before} min before, {after} min after (change {change} "
+           "min, {level} CI {low} to {high}: {verdict})."),
+        verdict=verdict,
     )  # fmt: skip
-    return _sentence(template, **change, level=level, verdict=verdict)
 
 
 def comparison_brief(comparison: Comparison) -> Brief:
@@ -271,26 +279,27 @@ def comparison_brief(comparison: Comparison) -> Brief:
         sentences.append(_targets(summary, comparison.baseline, name, targets))
         left = _change(comparison.overall, name, "abandoned")
         if left["before"].value > 0 or left["after"].value > 0:
-            template = (
-                _t("People who gave up: {before} before, {after} after (one replication, no "
-                   "CI).")
-                if _no_ci(left["low"], left["high"])
-                else _t("People who gave up: {before} before, {after} after ({level} CI of the "
-                        "change {low} to {high}).")
+            sentences.append(
+                _before_after(
+                    left, level,
+                    _t("People who gave up: {before} before, {after} after (one replication, "
+                       "no CI)."),
+                    _t("People who gave up: {before} before, {after} after ({level} CI of the "
+                       "change {low} to {high})."),
+                )
             )  # fmt: skip
-            sentences.append(_sentence(template, **left, level=level))
         sentences.append(_matters(comparison.by_matter, name))
         cases = comparison.cases
         if result.scenario.whole_case and "kpi" in cases and cases["kpi"].eq("same_day_rate").any():
-            change = _change(cases, name, "same_day_rate", "compare_cases.csv")
-            template = (
-                _t("Applications finished the same day: {before} before, {after} after (one "
-                   "replication, no CI).")
-                if _no_ci(change["low"], change["high"])
-                else _t("Applications finished the same day: {before} before, {after} after "
-                        "({level} CI of the change {low} to {high}).")
+            sentences.append(
+                _before_after(
+                    _change(cases, name, "same_day_rate", "compare_cases.csv"), level,
+                    _t("Applications finished the same day: {before} before, {after} after "
+                       "(one replication, no CI)."),
+                    _t("Applications finished the same day: {before} before, {after} after "
+                       "({level} CI of the change {low} to {high})."),
+                )
             )  # fmt: skip
-            sentences.append(_sentence(template, **change, level=level))
     return Brief(tr("The answer"), tuple(sentences))
 
 
