@@ -44,6 +44,7 @@ from sim.metrics import HEADLINE_KPIS, SHOWN_KPIS
 from sim.outputs import (
     comparison_output,
     erlang_output,
+    overload_message,
     run_output,
     sizing_output,
     sweep_output,
@@ -64,7 +65,6 @@ from sim.sizing import (
 )
 from sim.sweep import parse_setting, sweep
 from sim.tables import ci_text, plain_number, readable_erlang, readable_sizing, readable_tried
-from sim.theory import acceptance_load
 
 __all__ = ["main"]
 
@@ -223,14 +223,9 @@ def _print_differences(frame, key: str | None = None, top: int | None = None) ->
 # -- commands ----------------------------------------------------------------------------
 def _warn_overload(scenario: Scenario) -> None:
     """Said before the run (the report says it too: sim.outputs.overload_note)."""
-    load = acceptance_load(scenario)
-    if load > 1:
-        print(
-            f"hallsim: note: {scenario.name}: the work brought to acceptance windows is "
-            f"{load:.2f} times what they can do in opening hours; queues grow without "
-            "bound and the KPIs describe a hall that never catches up",
-            file=sys.stderr,
-        )
+    message = overload_message(scenario)
+    if message is not None:
+        print(f"hallsim: note: {message}", file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ __all__ = [
     "Table",
     "Text",
     "comparison_output",
+    "overload_message",
     "run_output",
     "scenario_sections",
     "sizing_output",
@@ -107,19 +108,23 @@ def _ax():
     return Figure(figsize=(8, 4.5)).subplots()
 
 
-def overload_note(scenario: Scenario) -> list[Section]:
-    """A warning on the page (not only on the terminal) when acceptance windows get more
-    work than they can do in opening hours."""
+def overload_message(scenario: Scenario) -> str | None:
+    """What to say when acceptance windows get more work than they can do in opening
+    hours (the terminal says it before a run, the report on its page); None otherwise."""
     load = acceptance_load(scenario)
     if load <= 1:
-        return []
-    return [
-        Text(
-            tr("Warning: {name}: the work brought to acceptance windows is {load} times what "
-               "they can do in opening hours; queues grow without bound and the KPIs describe "
-               "a hall that never catches up.").format(name=scenario.name, load=f"{load:.2f}")
-        )
-    ]  # fmt: skip
+        return None
+    return tr(
+        "{name}: the work brought to acceptance windows is {load} times what they can do in "
+        "opening hours; queues grow without bound and the KPIs describe a hall that never "
+        "catches up."
+    ).format(name=scenario.name, load=f"{load:.2f}")
+
+
+def overload_note(scenario: Scenario) -> list[Section]:
+    """The overload message as a warning on the report page."""
+    message = overload_message(scenario)
+    return [] if message is None else [Text(tr("Warning: {message}").format(message=message))]
 
 
 def scenario_sections(scenario: Scenario) -> list[Section]:
